@@ -1,0 +1,5 @@
+"""``python -m contextpack``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,86 @@
+"""One file -> everything the index keeps about it that depends only on its content:
+chunks, lexical terms, definitions and references. Runs in worker processes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from .chunk import MAX_CHUNK_CHARS, chunk_source
+from .lexical import term_counts
+from .types import Chunk, SourceFile
+
+#: Bump when chunking or term extraction changes: cached analyses are then redone.
+ANALYSIS_VERSION = 1
+
+PARALLEL_MIN_FILES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class FileAnalysis:
+    path: str
+    digest: str
+    language: str
+    decoded_with: str
+    chunks: tuple[Chunk, ...]
+    terms: tuple[dict[str, int], ...]
+    note: str = ""
+
+
+def analyze(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS) -> FileAnalysis:
+    """Chunk a file and extract each chunk's terms. Never raises on content."""
+    note = ""
+    try:
+        chunks = chunk_source(src, max_chars)
+    except RecursionError:
+        from .chunk.text import window_chunks
+
+        chunks = window_chunks(src, max_chars)
+        note = "nested too deeply for the parser: split into line windows"
+    if chunks and all(c.kind == "lines" for c in chunks) and src.language not in ("other",):
+        note = note or "syntax tree mostly errors: split into line windows"
+    terms = tuple(dict(term_counts(f"{c.symbol}\n{c.text}")) for c in chunks)
+    return FileAnalysis(
+        path=src.path,
+        digest=src.digest,
+        language=src.language,
+        decoded_with=src.decoded_with,
+        chunks=tuple(chunks),
+        terms=terms,
+        note=note,
+    )
+
+
+def _analyze_many(batch: list[SourceFile]) -> list[FileAnalysis]:
+    return [analyze(s) for s in batch]
+
+
+def analyze_all(
+    sources: Sequence[SourceFile],
+    jobs: int | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> Iterator[FileAnalysis]:
+    """Analyze files, in parallel across cores when there are enough of them.
+
+    Yields analyses in the order of ``sources``.
+    """
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(sources) < PARALLEL_MIN_FILES:
+        for s in sources:
+            yield analyze(s)
+            if on_done:
+                on_done(1)
+        return
+    # Batches amortise pickling; many of them keep the cores evenly loaded.
+    size = max(8, min(64, len(sources) // (jobs * 8) or 1))
+    batches = [list(sources[i : i + size]) for i in range(0, len(sources), size)]
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        for result in pool.map(_analyze_many, batches):
+            yield from result
+            if on_done:
+                on_done(len(result))

@@ -1,0 +1,31 @@
+"""Sources -> chunks, per language: tree-sitter for code and documents, line windows
+for everything else. ``chunk_source`` is the one entry point."""
+
+from __future__ import annotations
+
+from ..types import Chunk, SourceFile
+from .code import chunk_code
+from .docs import chunk_document
+from .languages import CODE_SPECS, DOC_LANGUAGES, language_for_path
+from .text import paragraph_chunks, window_chunks
+
+#: Chunks longer than this many characters are cut at syntax boundaries.
+MAX_CHUNK_CHARS = 4000
+
+
+def chunk_source(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS) -> list[Chunk]:
+    """Chunk one source file. Never raises on odd content: a file whose syntax tree is
+    mostly errors falls back to line windows (kind ``lines``)."""
+    if src.language in CODE_SPECS:
+        chunks = chunk_code(src, max_chars)
+        if chunks is None:
+            return window_chunks(src, max_chars)
+        return chunks
+    if src.language in ("markdown", "rst"):
+        return chunk_document(src, max_chars)
+    if src.language == "text":
+        return paragraph_chunks(src, max_chars)
+    return window_chunks(src, max_chars)
+
+
+__all__ = ["CODE_SPECS", "DOC_LANGUAGES", "MAX_CHUNK_CHARS", "chunk_source", "language_for_path"]

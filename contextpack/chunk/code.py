@@ -1,0 +1,465 @@
+"""Code -> chunks with tree-sitter: functions, methods, classes, types and module code.
+
+Every line of a file belongs to the innermost definition around it; runs of lines with
+the same owner become chunks. So a class yields its header (and any class-level code
+between methods) as ``class`` chunks, each method as a ``method`` chunk carrying the
+class header as context, and the lines outside any definition as ``module`` chunks.
+Oversized chunks are cut at statement boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ..types import Chunk, SourceFile
+from .languages import CODE_SPECS, CodeSpec
+from .text import has_content, split_run, trim_blank_edges, window_chunks
+
+MAX_NEST = 40  # containers nested deeper than this are kept whole, not descended
+DOC_LINES = 8  # docstring / doc-comment lines kept in a skeleton
+
+
+@dataclass(slots=True)
+class _Def:
+    node: Any
+    kind: str  # function | method | class | type
+    name: str
+    qual: str
+    parent: int  # index of the enclosing container def, -1 at module level
+    start: int  # 0-based rows, inclusive; start may grow over leading comments
+    end: int
+    body: Any = None
+    context: list[str] = field(default_factory=list)
+    header_end: int = 0  # last row of the signature
+
+
+@lru_cache(maxsize=None)
+def _parser(grammar: str) -> Any:
+    from tree_sitter_language_pack import get_parser
+
+    return get_parser(grammar)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=None)
+def _refs_query(grammar: str) -> Any:
+    """The language's reference query (calls, attributes, types, imports), or None."""
+    from tree_sitter import Query
+    from tree_sitter_language_pack import get_language
+
+    try:
+        source = resources.files(__package__).joinpath(f"queries/{grammar}-refs.scm").read_text()
+    except FileNotFoundError:
+        return None
+    return Query(get_language(grammar), source)  # type: ignore[arg-type]
+
+
+def _end_row(node: Any) -> int:
+    """Last row that holds the node's text (a node ending at column 0 ends the row before)."""
+    row, col = node.end_point
+    start = node.start_point[0]
+    if col == 0 and row > start:
+        return row - 1
+    return row
+
+
+_DECLARATOR_NAMES = ("identifier", "field_identifier", "qualified_identifier",
+                     "destructor_name", "operator_name", "type_identifier")
+
+
+def _name(node: Any, spec: CodeSpec) -> str:
+    n = node.child_by_field_name("name")
+    if n is not None:
+        return _plain_name(n)
+    decl = node.child_by_field_name("declarator")
+    depth = 0
+    while decl is not None and depth < 12:  # C/C++: int *(*f)(void) and friends
+        if decl.type in _DECLARATOR_NAMES:
+            return _plain_name(decl)
+        inner = decl.child_by_field_name("declarator")
+        if inner is None:
+            for child in decl.named_children:
+                if child.type in _DECLARATOR_NAMES:
+                    return _plain_name(child)
+            break
+        decl = inner
+        depth += 1
+    n = node.child_by_field_name("type")  # rust: `impl Trait for Type`
+    if n is not None:
+        return _plain_name(n)
+    for child in node.named_children:
+        if child.type == "type_spec":
+            return _name(child, spec)
+        if child.type in ("identifier", "type_identifier", "constant", "name"):
+            return _plain_name(child)
+    return ""
+
+
+def _plain_name(node: Any) -> str:
+    text = node.text.decode("utf-8", "replace")
+    return " ".join(text.split())[:120]
+
+
+def _go_receiver(node: Any) -> str:
+    recv = node.child_by_field_name("receiver")
+    if recv is None:
+        return ""
+    for n in _walk(recv):
+        if n.type == "type_identifier":
+            return _plain_name(n)
+    return ""
+
+
+def _walk(node: Any) -> Any:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.named_children))
+
+
+def _unwrap(node: Any, spec: CodeSpec) -> Any:
+    """The definition inside a wrapper (decorator, export, template), or None."""
+    inner = node.child_by_field_name("definition") or node.child_by_field_name("declaration")
+    if inner is not None:
+        return inner
+    for child in node.named_children:
+        if (
+            child.type in spec.functions
+            or child.type in spec.containers
+            or child.type in spec.types
+            or child.type in spec.wrappers
+            or child.type in ("lexical_declaration", "variable_declaration")
+        ):
+            return child
+    return None
+
+
+def _variable_function(node: Any, spec: CodeSpec) -> str:
+    """Name of `const f = () => ...`, or "" if the declaration is not a function."""
+    if not spec.variable_functions or node.type not in ("lexical_declaration", "variable_declaration"):
+        return ""
+    declarators = [c for c in node.named_children if c.type == "variable_declarator"]
+    if len(declarators) != 1:
+        return ""
+    value = declarators[0].child_by_field_name("value")
+    if value is None or value.type not in spec.variable_functions:
+        return ""
+    name = declarators[0].child_by_field_name("name")
+    return _plain_name(name) if name is not None else ""
+
+
+def _header_end(node: Any, body: Any) -> int:
+    """Last row of a definition's signature: where its last part before the body ends."""
+    if body is None:
+        return _end_row(node)
+    last = node.start_point[0]
+    for child in node.children:
+        if child.start_byte >= body.start_byte:
+            break
+        if "comment" not in child.type:
+            last = max(last, _end_row(child))
+    return last
+
+
+def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
+    """Definitions in document order, containers before their members."""
+    defs: list[_Def] = []
+    # (node, parent def index, qual prefix, depth)
+    stack: list[tuple[Any, int, str, int]] = [(root, -1, "", 0)]
+    while stack:
+        node, parent, prefix, depth = stack.pop()
+        found: list[tuple[Any, int, str, int]] = []
+        for child in node.named_children:
+            outer = child
+            target = child
+            hops = 0
+            while target is not None and target.type in spec.wrappers and hops < 4:
+                target = _unwrap(target, spec)
+                hops += 1
+            if target is None:
+                continue
+            kind = ""
+            name = ""
+            if target.type in spec.functions:
+                kind = "method" if parent >= 0 and defs[parent].kind == "class" else "function"
+                name = _name(target, spec)
+                if target.type == "method_declaration" and spec.grammar == "go":
+                    recv = _go_receiver(target)
+                    name = f"{recv}.{name}" if recv else name
+                    kind = "method"
+            elif target.type in spec.containers:
+                kind = "class"
+                name = _name(target, spec)
+            elif target.type in spec.types:
+                if spec.grammar in ("c", "cpp") and target.child_by_field_name("body") is None \
+                        and target.type != "type_definition":
+                    continue  # `struct x;` forward declarations and uses are not definitions
+                kind = "type"
+                name = _name(target, spec)
+            else:
+                vname = _variable_function(target, spec)
+                if vname:
+                    kind = "method" if parent >= 0 and defs[parent].kind == "class" else "function"
+                    name = vname
+            if not kind:
+                if target.type in spec.transparent and depth < MAX_NEST:
+                    found.append((target, parent, prefix, depth + 1))
+                continue
+            body = target.child_by_field_name("body")
+            sig_node = target
+            if target.type in ("lexical_declaration", "variable_declaration"):
+                decl = next(c for c in target.named_children if c.type == "variable_declarator")
+                sig_node = decl.child_by_field_name("value") or target
+                body = sig_node.child_by_field_name("body")
+            qual = f"{prefix}{name}" if name else prefix.rstrip(".") or "<anonymous>"
+            d = _Def(
+                node=outer,
+                kind=kind,
+                name=name,
+                qual=qual,
+                parent=parent,
+                start=outer.start_point[0],
+                end=_end_row(outer),
+                body=body,
+            )
+            d.header_end = _header_end(sig_node, body)
+            if parent >= 0:
+                d.context = defs[parent].context + [
+                    "\n".join(lines[defs[parent].node.start_point[0] : defs[parent].header_end + 1])
+                ]
+            defs.append(d)
+            if kind == "class" and body is not None and depth < MAX_NEST:
+                found.append((body, len(defs) - 1, qual + ".", depth + 1))
+        stack.extend(reversed(found))
+    # Stack order puts every container before its members, which ownership relies on.
+    return defs
+
+
+def _extend_leading_comments(defs: list[_Def], owner: list[int], lines: list[str],
+                             spec: CodeSpec) -> None:
+    for i, d in enumerate(defs):
+        row = d.start
+        while row > 0:
+            prev = lines[row - 1].strip()
+            if not prev or not prev.startswith(spec.comment_prefixes):
+                break
+            if owner[row - 1] != d.parent:
+                break
+            row -= 1
+        if row < d.start:
+            for r in range(row, d.start):
+                owner[r] = i
+            d.start = row
+
+
+def _python_docstring(d: _Def, lines: list[str]) -> list[str]:
+    body = d.body
+    if body is None or not body.named_children:
+        return []
+    first = body.named_children[0]
+    if first.type == "expression_statement" and first.named_children:
+        first = first.named_children[0]
+    if first.type not in ("string", "concatenated_string"):
+        return []
+    doc = lines[first.start_point[0] : _end_row(first) + 1]
+    if len(doc) <= DOC_LINES:
+        return doc
+    head = doc[:1]
+    for ln in doc[1 : DOC_LINES - 1]:
+        if not ln.strip():
+            break
+        head.append(ln)
+    quote = '"""' if '"""' in doc[0] else "'''" if "'''" in doc[0] else ""
+    indent = doc[0][: len(doc[0]) - len(doc[0].lstrip())]
+    head.append(f"{indent}...{quote}")
+    return head
+
+
+def _trim_comment_block(sig: list[str], first_code: int) -> list[str]:
+    """Keep long leading doc comments short in a skeleton."""
+    if first_code <= DOC_LINES:
+        return sig
+    return sig[: DOC_LINES - 2] + [sig[DOC_LINES - 2].split("*")[0] + " ..."] + sig[first_code:]
+
+
+def _skeleton(d: _Def, lines: list[str], spec: CodeSpec, start: int, end: int) -> str:
+    """Signature (with leading comments/decorators), docstring, and an elided body."""
+    if d.body is None or d.header_end >= end:
+        return "\n".join(lines[start : end + 1])
+    sig = lines[start : d.header_end + 1]
+    sig = _trim_comment_block(sig, d.node.start_point[0] - start)
+    body_row, body_col = d.body.start_point
+    first = lines[d.node.start_point[0]]
+    indent = first[: len(first) - len(first.lstrip())]
+    if spec.docstring == "python":
+        doc = _python_docstring(d, lines)
+        inner = lines[body_row] if body_row < len(lines) else ""
+        body_indent = inner[: len(inner) - len(inner.lstrip())] or indent + "    "
+        if body_row == d.header_end:  # `def f(): return 1` on one line
+            return "\n".join(lines[start : end + 1])
+        return "\n".join(sig + doc + [body_indent + "..."])
+    if spec.block_end == "end":  # ruby
+        return "\n".join(sig + [indent + "  ...", indent + "end"])
+    if body_row == d.header_end:
+        head = sig[-1][: body_col].rstrip() if body_col <= len(sig[-1]) else sig[-1]
+        sig = sig[:-1] + [head + spec.body_open]
+    else:
+        sig = sig + [indent + spec.body_open.strip()]
+    return "\n".join(sig)
+
+
+def _statement_rows(node: Any, limit_rows: int, depth: int = 0) -> list[int]:
+    """Rows where statements start: the places an oversized chunk may be cut."""
+    rows: list[int] = []
+    if node is None or depth > 3:
+        return rows
+    for child in node.named_children:
+        rows.append(child.start_point[0])
+        if _end_row(child) - child.start_point[0] > limit_rows:
+            inner = child.child_by_field_name("body") or child
+            rows.extend(_statement_rows(inner, limit_rows, depth + 1))
+    return rows
+
+
+def _definition_names(text: str, language: str) -> tuple[str, ...]:
+    """Names a module-level chunk defines (``X = ...`` at column 0)."""
+    out = []
+    for ln in text.split("\n"):
+        if not ln or ln[0] in " \t#/":
+            continue
+        head = ln.split("=", 1)[0] if "=" in ln else ""
+        if not head or "(" in head or "==" in ln[: len(head) + 2]:
+            continue
+        head = head.split(":", 1)[0]  # `NAME: type = value`
+        word = head.strip().split()[-1] if head.strip() else ""
+        word = word.strip("*&$")
+        if word.isidentifier() and len(word) > 1:
+            out.append(word)
+    return tuple(dict.fromkeys(out))
+
+
+def chunk_code(src: SourceFile, max_chars: int) -> list[Chunk] | None:
+    """Chunk one code file, or None when tree-sitter cannot make sense of it."""
+    spec = CODE_SPECS[src.language]
+    data = src.text.encode("utf-8", "surrogatepass")
+    tree = _parser(spec.grammar).parse(data)
+    root = tree.root_node
+    lines = src.text.split("\n")
+    if root.has_error and _mostly_errors(root, len(data)):
+        return None
+    defs = _collect(root, spec, lines)
+    owner = [-1] * len(lines)
+    for i, d in enumerate(defs):  # parents come before members, so members win
+        for r in range(d.start, min(d.end, len(lines) - 1) + 1):
+            owner[r] = i
+    _extend_leading_comments(defs, owner, lines, spec)
+
+    refs_by_row = _refs_by_row(root, spec.grammar, len(lines))
+    chunks: list[Chunk] = []
+    row = 0
+    n = len(lines)
+    while row < n:
+        o = owner[row]
+        end = row
+        while end + 1 < n and owner[end + 1] == o:
+            end += 1
+        span = trim_blank_edges(lines, row, end)
+        if span is not None and has_content(lines, *span):
+            chunks.extend(_run_chunks(src, spec, defs, o, span, lines, root, max_chars, refs_by_row))
+        row = end + 1
+    return chunks
+
+
+def _mostly_errors(root: Any, size: int) -> bool:
+    bad = sum(c.end_byte - c.start_byte for c in root.children if c.type == "ERROR" or c.is_missing)
+    return bad > 0.5 * max(size, 1)
+
+
+def _refs_by_row(root: Any, grammar: str, nrows: int) -> list[list[str]] | None:
+    query = _refs_query(grammar)
+    if query is None:
+        return None
+    from tree_sitter import QueryCursor
+
+    rows: list[list[str]] = [[] for _ in range(nrows)]
+    for nodes in QueryCursor(query).captures(root).values():
+        for node in nodes:
+            r = node.start_point[0]
+            if r < nrows:
+                rows[r].append(node.text.decode("utf-8", "replace"))
+    return rows
+
+
+def _run_chunks(
+    src: SourceFile,
+    spec: CodeSpec,
+    defs: list[_Def],
+    o: int,
+    span: tuple[int, int],
+    lines: list[str],
+    root: Any,
+    max_chars: int,
+    refs_by_row: list[list[str]] | None,
+) -> list[Chunk]:
+    start, end = span
+    d = defs[o] if o >= 0 else None
+    if d is None:
+        kind, symbol, context, parent = "module", "", "", ""
+        cut_node = root
+    else:
+        kind, symbol = d.kind, d.qual
+        context = "\n".join(d.context)
+        parent = defs[d.parent].qual if d.parent >= 0 else ""
+        cut_node = d.body if d.body is not None else d.node
+    pieces = split_run(lines, start, end, max_chars, lambda: _statement_rows(cut_node, 40))
+    out = []
+    for k, (s, e) in enumerate(pieces, 1):
+        text = "\n".join(lines[s : e + 1])
+        if d is not None and k == 1 and (d.start == s or s <= d.node.start_point[0] <= e):
+            skeleton = _skeleton(d, lines, spec, s, e)
+        else:
+            skeleton = _generic_skeleton(lines, s, e)
+        refs: tuple[str, ...] = ()
+        if refs_by_row is not None:
+            refs = tuple(dict.fromkeys(r for row in range(s, e + 1) for r in refs_by_row[row]))
+        defs_here = (d.name.rsplit(".", 1)[-1],) if d is not None and d.name else ()
+        if d is None:
+            defs_here = _definition_names(text, src.language)
+        out.append(
+            Chunk(
+                path=src.path,
+                start_line=s + 1,
+                end_line=e + 1,
+                kind=kind,
+                symbol=symbol,
+                language=src.language,
+                text=text,
+                skeleton=skeleton,
+                context=context,
+                parent=parent,
+                part=k if len(pieces) > 1 else 0,
+                parts=len(pieces) if len(pieces) > 1 else 0,
+                defs=defs_here,
+                refs=refs,
+            )
+        )
+    return out
+
+
+def _generic_skeleton(lines: list[str], s: int, e: int, keep: int = 2) -> str:
+    """First lines of a span and an ellipsis: the skeleton of code with no signature."""
+    body = [ln for ln in lines[s : e + 1]]
+    if len(body) <= keep + 1:
+        return "\n".join(body)
+    head = body[:keep]
+    last = head[-1]
+    indent = last[: len(last) - len(last.lstrip())]
+    return "\n".join(head + [indent + "..."])
+
+
+def fallback_chunks(src: SourceFile, max_chars: int) -> list[Chunk]:
+    """Line windows for files whose syntax tree is mostly errors."""
+    return window_chunks(src, max_chars)

@@ -1,0 +1,133 @@
+"""Documents -> chunks: Markdown and reStructuredText by section, keeping the heading path.
+
+Headings come from tree-sitter (so a ``#`` inside a code fence is not a heading); a
+section runs from its heading to the next heading of any level, and its symbol is the
+path of headings above it (``Usage > Greeting people``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..types import Chunk, SourceFile
+from .code import _end_row, _parser
+from .text import has_content, split_run, trim_blank_edges
+
+
+def _markdown_headings(root: Any) -> list[tuple[int, int, int, str]]:
+    """(first row, last row, level, title) of each heading, in order."""
+    out = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "atx_heading":
+            level = 1
+            title = ""
+            for child in node.children:
+                if child.type.startswith("atx_h") and child.type.endswith("_marker"):
+                    level = int(child.type[5])
+                elif child.type in ("inline", "heading_content"):
+                    title = child.text.decode("utf-8", "replace")
+            out.append((node.start_point[0], _end_row(node), level, title.strip()))
+            continue
+        if node.type == "setext_heading":
+            level = 2
+            title = ""
+            for child in node.children:
+                if child.type == "setext_h1_underline":
+                    level = 1
+                elif child.type in ("paragraph", "inline", "heading_content"):
+                    title = child.text.decode("utf-8", "replace")
+            out.append((node.start_point[0], _end_row(node), level, title.strip()))
+            continue
+        if node.type in ("fenced_code_block", "indented_code_block", "html_block"):
+            continue
+        stack.extend(reversed(node.children))
+    out.sort()
+    return out
+
+
+def _rst_headings(root: Any, lines: list[str]) -> list[tuple[int, int, int, str]]:
+    styles: list[tuple[str, bool]] = []
+    out = []
+    for node in root.named_children:
+        if node.type != "section":
+            continue
+        title = next((c for c in node.named_children if c.type == "title"), None)
+        if title is None:
+            continue
+        trow = title.start_point[0]
+        under = lines[trow + 1].strip()[:1] if trow + 1 < len(lines) else ""
+        over = node.start_point[0] < trow
+        style = (under, over)
+        if style not in styles:
+            styles.append(style)
+        text = title.text.decode("utf-8", "replace").strip()
+        out.append((node.start_point[0], _end_row(node), styles.index(style) + 1, text))
+    return out
+
+
+def chunk_document(src: SourceFile, max_chars: int) -> list[Chunk]:
+    """Chunk Markdown or reStructuredText by section."""
+    data = src.text.encode("utf-8", "surrogatepass")
+    lines = src.text.split("\n")
+    root = _parser("markdown" if src.language == "markdown" else "rst").parse(data).root_node
+    if src.language == "markdown":
+        headings = _markdown_headings(root)
+    else:
+        headings = _rst_headings(root, lines)
+    starts = [h[0] for h in headings]
+    bounds = [0] + starts if not starts or starts[0] > 0 else starts
+    chunks: list[Chunk] = []
+    path: list[tuple[int, str]] = []
+    heading_at = {h[0]: h for h in headings}
+    for i, s in enumerate(bounds):
+        e = (bounds[i + 1] - 1) if i + 1 < len(bounds) else len(lines) - 1
+        head = heading_at.get(s)
+        if head is not None:
+            level, title = head[2], head[3]
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, title))
+        span = trim_blank_edges(lines, s, e)
+        if span is None or not has_content(lines, *span):
+            continue
+        symbol = " > ".join(t for _, t in path)
+        head_end = head[1] if head is not None else span[0] - 1
+        pieces = split_run(lines, span[0], span[1], max_chars, lambda: _paragraph_starts(lines, s, e))
+        for k, (a, b) in enumerate(pieces, 1):
+            text = "\n".join(lines[a : b + 1])
+            chunks.append(
+                Chunk(
+                    path=src.path,
+                    start_line=a + 1,
+                    end_line=b + 1,
+                    kind="section",
+                    symbol=symbol,
+                    language=src.language,
+                    text=text,
+                    skeleton=_section_skeleton(lines, a, b, head_end if k == 1 else a - 1),
+                    part=k if len(pieces) > 1 else 0,
+                    parts=len(pieces) if len(pieces) > 1 else 0,
+                )
+            )
+    return chunks
+
+
+def _paragraph_starts(lines: list[str], s: int, e: int) -> list[int]:
+    return [r for r in range(s + 1, e + 1) if lines[r].strip() and not lines[r - 1].strip()]
+
+
+def _section_skeleton(lines: list[str], a: int, b: int, head_end: int) -> str:
+    """The heading and the first two lines of the first paragraph."""
+    keep = lines[a : max(head_end, a - 1) + 1]
+    r = max(head_end + 1, a)
+    while r <= b and not lines[r].strip():
+        r += 1
+    body = []
+    while r <= b and lines[r].strip() and len(body) < 2:
+        body.append(lines[r])
+        r += 1
+    rest = r <= b and any(lines[x].strip() for x in range(r, b + 1))
+    out = keep + ([""] if keep and body else []) + body + (["..."] if rest else [])
+    return "\n".join(out) if out else lines[a]

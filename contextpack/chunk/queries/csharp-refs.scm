@@ -1,0 +1,5 @@
+(invocation_expression function: (identifier) @ref)
+(member_access_expression name: (identifier) @ref)
+(object_creation_expression type: (identifier) @ref)
+(base_list (identifier) @ref)
+(variable_declaration type: (identifier) @ref)

@@ -1,0 +1,7 @@
+(call_expression function: (identifier) @ref)
+(new_expression constructor: (identifier) @ref)
+(member_expression property: (property_identifier) @ref)
+(import_specifier name: (identifier) @ref)
+(class_heritage (identifier) @ref)
+(jsx_opening_element name: (identifier) @ref)
+(jsx_self_closing_element name: (identifier) @ref)

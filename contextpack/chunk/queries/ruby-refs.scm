@@ -1,0 +1,2 @@
+(call method: (identifier) @ref)
+(constant) @ref

@@ -1,0 +1,217 @@
+"""The command line: parse options, call the library, print. Nothing else lives here.
+
+Heavy modules (numpy, tiktoken, tree-sitter, faiss, torch) are imported inside the
+commands, so ``contextpack --help`` starts instantly.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .errors import ContextpackError
+
+FORMATS = ("markdown", "xml", "json")
+EMBEDDERS = ("static", "minilm", "none")
+
+
+class StderrProgress:
+    """Progress on stderr for stages that run over a second: counts, rate and ETA.
+
+    On a terminal one line is rewritten in place; elsewhere (CI logs) each stage prints
+    one summary line when it ends.
+    """
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.stage = ""
+        self.started = 0.0
+        self.last_draw = 0.0
+        self.last: tuple[int, int] = (0, 0)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if stage != self.stage:
+            self.finish()
+            self.stage, self.started, self.last_draw = stage, now, 0.0
+        self.last = (done, total)
+        elapsed = now - self.started
+        if self.tty and elapsed > 1.0 and now - self.last_draw > 0.2:
+            self.last_draw = now
+            rate = done / elapsed if elapsed else 0.0
+            eta = (total - done) / rate if rate else 0.0
+            sys.stderr.write(f"\r{stage}: {done:,}/{total:,} ({rate:,.0f}/s, ETA {eta:,.0f} s)   ")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.quiet or not self.stage:
+            return
+        elapsed = time.monotonic() - self.started
+        done, total = self.last
+        if elapsed > 1.0:
+            rate = done / elapsed if elapsed else 0.0
+            end = "\r" if self.tty else ""
+            sys.stderr.write(f"{end}{self.stage}: {done:,}/{total:,} in {elapsed:.1f} s "
+                             f"({rate:,.0f}/s)          \n")
+        self.stage = ""
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    """Turn the library's errors into one clear line and exit status 1."""
+    try:
+        return action()
+    except ContextpackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--include", multiple=True, metavar="GLOB",
+                     help="Only files matching this glob (repeatable), e.g. '*.py'.")(f)
+    f = click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Leave out files matching this glob (repeatable), e.g. 'tests/'.")(f)
+    f = click.option("--max-file-size", type=click.IntRange(min=1), default=1_000_000,
+                     show_default=True, metavar="BYTES", help="Skip larger files.")(f)
+    f = click.option("--encoding", default="cl100k_base", show_default=True,
+                     help="tiktoken encoding (or model name, e.g. gpt-4o) to count tokens with.")(f)
+    f = click.option("--tokenizer", "tokenizer_file", metavar="PATH",
+                     help="Count with a Hugging Face tokenizer.json instead of --encoding.")(f)
+    f = click.option("--embedder", type=click.Choice(EMBEDDERS), default="static",
+                     show_default=True,
+                     help="static: MiniLM distilled to a token table (fast); minilm: the full "
+                          "model via sentence-transformers (slow on CPU); none: lexical only.")(f)
+    f = click.option("--no-cache", is_flag=True, help="Neither read nor write the index cache.")(f)
+    f = click.option("--cache-dir", metavar="DIR",
+                     help="Cache folder (default: PATH/.contextpack, or $CONTEXTPACK_CACHE_DIR).")(f)
+    f = click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes.")(f)
+    f = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")(f)
+    return f
+
+
+def _settings(include: tuple[str, ...], exclude: tuple[str, ...], max_file_size: int,
+              encoding: str, tokenizer_file: str | None, embedder: str, no_cache: bool,
+              cache_dir: str | None, jobs: int | None) -> Any:
+    from .api import Settings
+    from .sources import SourceOptions
+
+    return Settings(
+        encoding=encoding,
+        tokenizer_file=tokenizer_file,
+        embedder=embedder,
+        sources=SourceOptions(include=include, exclude=exclude, max_file_bytes=max_file_size),
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        jobs=jobs,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="contextpack")
+def main() -> None:
+    """Fit the most relevant code and docs of a repository into a token budget."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("-b", "--budget", type=int, required=True, help="Hard limit on output tokens.")
+@click.option("--query", default=None, help="What the context is for.")
+@click.option("--query-file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="markdown",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout.")
+@click.option("--reserve", type=click.IntRange(min=0), default=0,
+              help="Tokens to keep free for the model's answer (taken off the budget).")
+@source_options
+def build(path: str, budget: int, query: str | None, query_file: Any, fmt: str,
+          output: str | None, reserve: int, quiet: bool, **opts: Any) -> None:
+    """Pack the parts of PATH most relevant to a query into BUDGET tokens."""
+    if query is not None and query_file is not None:
+        raise click.UsageError("give --query or --query-file, not both")
+    text = query_file.read() if query_file is not None else (query or "")
+
+    def work() -> None:
+        from .api import Packer
+
+        progress = StderrProgress(quiet)
+        packer = Packer(path, _settings(**opts), progress)
+        progress.finish()
+        result = packer.pack(text, budget, fmt, reserve)
+        _write(result.text, output)
+        if not quiet and output:
+            click.echo(f"wrote {output}: {result.tokens:,} tokens of {result.budget:,}", err=True)
+
+    _run(work)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        from pathlib import Path
+
+        from .store import atomic_write
+
+        atomic_write(Path(output), text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=str))
+@source_options
+def index(path: str, quiet: bool, **opts: Any) -> None:
+    """Build or refresh PATH's index ahead of time."""
+
+    def work() -> None:
+        from .api import Packer
+
+        progress = StderrProgress(quiet)
+        t0 = time.perf_counter()
+        packer = Packer(path, _settings(**opts), progress)
+        progress.finish()
+        ix = packer.index
+        if not quiet:
+            click.echo(
+                f"indexed {ix.n_files:,} files, {ix.n_chunks:,} chunks, "
+                f"{ix.total_tokens():,} tokens in {time.perf_counter() - t0:.1f} s "
+                f"({ix.stats.get('cache', 'cold')}, {ix.stats.get('files_reindexed', 0):,} files "
+                "processed)",
+                err=True,
+            )
+
+    _run(work)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--depth", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Folder levels to show.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Largest files to list.")
+@source_options
+def stats(path: str, depth: int, top: int, quiet: bool, **opts: Any) -> None:
+    """Tokens per folder and file, and how often PATH overflows common context sizes."""
+
+    def work() -> None:
+        from .api import Packer
+        from .report import token_tree
+
+        opts["embedder"] = "none"  # counting needs no vectors
+        progress = StderrProgress(quiet)
+        packer = Packer(path, _settings(**opts), progress)
+        progress.finish()
+        click.echo(token_tree(packer.index, depth, top), nl=False)
+
+    _run(work)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

