@@ -98,7 +98,9 @@ class Packer:
         stats = self._stats(fitted.items, fitted.header.tokens, ranking, skipped, t_rank, t_pack)
         text = fitted.text
         if format == "json":
-            text = render_json(fitted.text, fitted.header, fitted.items, stats)
+            # Timings vary run to run; the JSON must not.
+            steady = {k: v for k, v in stats.items() if k != "seconds"}
+            text = render_json(fitted.text, fitted.header, fitted.items, steady)
         return Pack(
             text=text,
             tokens=fitted.header.tokens,
