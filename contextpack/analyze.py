@@ -13,7 +13,7 @@ from .lexical import term_counts
 from .types import Chunk, SourceFile
 
 #: Bump when chunking or term extraction changes: cached analyses are then redone.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 PARALLEL_MIN_FILES = 64
 

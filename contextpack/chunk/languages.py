@@ -172,6 +172,25 @@ DOC_LANGUAGES = frozenset({"markdown", "rst", "text"})
 SHEBANGS = {"python": "python", "node": "javascript", "ruby": "ruby", "php": "php"}
 
 
+_ADORNMENT = set("=-~^\"'`#*+_:.")
+
+
+def looks_like_rst(text: str) -> bool:
+    """Plain text that is really reStructuredText (Django's docs are .txt): titles
+    underlined with a repeated punctuation character as long as the title."""
+    lines = text.split("\n", 400)[:400]
+    titles = 0
+    for prev, line in zip(lines, lines[1:]):
+        s = line.rstrip()
+        p = prev.rstrip()
+        if len(s) >= 3 and p and len(s) >= len(p) and set(s) <= _ADORNMENT and len(set(s)) == 1 \
+                and any(ch.isalnum() for ch in p):
+            titles += 1
+            if titles >= 2:
+                return True
+    return False
+
+
 def language_for_path(path: str, text: str = "") -> str:
     """The chunker language for a file: by extension, name or shebang; else "other"."""
     name = path.rsplit("/", 1)[-1]
@@ -180,6 +199,8 @@ def language_for_path(path: str, text: str = "") -> str:
     dot = name.rfind(".")
     if dot > 0:
         lang = EXTENSIONS.get(name[dot:].lower())
+        if lang == "text" and text and looks_like_rst(text):
+            return "rst"
         if lang:
             return lang
     if text.startswith("#!"):
