@@ -1,19 +1,28 @@
 """One file -> everything the index keeps about it that depends only on its content:
-chunks, lexical terms, definitions and references. Runs in worker processes."""
+chunks, lexical terms, definitions and references. Runs in worker processes.
+
+Secrets are redacted here, on the whole file before it is chunked, so that no chunk,
+skeleton, context, term, token count or vector ever holds one, and a key block that spans
+a chunk boundary is still seen whole. Redaction keeps every line, so chunk line numbers
+still point into the file on disk."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from .chunk import MAX_CHUNK_CHARS, chunk_source
 from .lexical import term_counts
+from .redact import Redaction
+from .redact import redact as redact_text
 from .types import Chunk, SourceFile
 
 #: Bump when chunking or term extraction changes: cached analyses are then redone.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 PARALLEL_MIN_FILES = 64
 
@@ -27,11 +36,23 @@ class FileAnalysis:
     chunks: tuple[Chunk, ...]
     terms: tuple[dict[str, int], ...]
     note: str = ""
+    redactions: tuple[Redaction, ...] = ()
 
 
-def analyze(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS) -> FileAnalysis:
-    """Chunk a file and extract each chunk's terms. Never raises on content."""
+def analysis_tag(redact: bool = True) -> str:
+    """What shaped an analysis, for cache keys: the version and whether secrets were
+    redacted (so turning redaction off or on never serves the other's text)."""
+    return str(ANALYSIS_VERSION) if redact else f"{ANALYSIS_VERSION}-unredacted"
+
+
+def analyze(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS, redact: bool = True) -> FileAnalysis:
+    """Redact, chunk a file and extract each chunk's terms. Never raises on content."""
     note = ""
+    found: tuple[Redaction, ...] = ()
+    if redact:
+        text, found = redact_text(src.text, src.path)
+        if found:
+            src = dataclasses.replace(src, text=text)
     try:
         chunks = chunk_source(src, max_chars)
     except RecursionError:
@@ -50,17 +71,19 @@ def analyze(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS) -> FileAnalysis:
         chunks=tuple(chunks),
         terms=terms,
         note=note,
+        redactions=found,
     )
 
 
-def _analyze_many(batch: list[SourceFile]) -> list[FileAnalysis]:
-    return [analyze(s) for s in batch]
+def _analyze_many(batch: list[SourceFile], redact: bool = True) -> list[FileAnalysis]:
+    return [analyze(s, redact=redact) for s in batch]
 
 
 def analyze_all(
     sources: Sequence[SourceFile],
     jobs: int | None = None,
     on_done: Callable[[int], None] | None = None,
+    redact: bool = True,
 ) -> Iterator[FileAnalysis]:
     """Analyze files, in parallel across cores when there are enough of them.
 
@@ -69,7 +92,7 @@ def analyze_all(
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(sources) < PARALLEL_MIN_FILES:
         for s in sources:
-            yield analyze(s)
+            yield analyze(s, redact=redact)
             if on_done:
                 on_done(1)
         return
@@ -80,7 +103,7 @@ def analyze_all(
 
     ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        for result in pool.map(_analyze_many, batches):
+        for result in pool.map(partial(_analyze_many, redact=redact), batches):
             yield from result
             if on_done:
                 on_done(len(result))

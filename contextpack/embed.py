@@ -134,28 +134,53 @@ class StaticEmbedder:
     def __init__(self, cache_dir: str | os.PathLike[str] | None = None) -> None:
         self._cache_dir = Path(cache_dir) if cache_dir else None
         self._table: np.ndarray | None = None
-        self._tokenizer = None
+        self._vocab: dict[str, int] = {}
+        self._unk = 100
         self._cache: dict[str, tuple[int, ...]] = {}
 
     def _load(self) -> None:
         if self._table is not None:
             return
-        from tokenizers import Tokenizer
-
-        path = minilm_path()
-        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        vocab: dict[str, int] = {}
+        with open(minilm_path() / "vocab.txt", encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                vocab[line.rstrip("\n")] = i
+        self._vocab = vocab
+        self._unk = vocab.get("[UNK]", 100)
         self._table = load_static_table(self._cache_dir)
+
+    def _wordpiece(self, word: str) -> tuple[int, ...]:
+        """BERT's greedy longest-match-first WordPiece for one word."""
+        vocab = self._vocab
+        if len(word) > 100:
+            return (self._unk,)
+        out: list[int] = []
+        start, n = 0, len(word)
+        while start < n:
+            end = n
+            found = None
+            while start < end:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                found = vocab.get(piece)
+                if found is not None:
+                    break
+                end -= 1
+            if found is None:
+                return (self._unk,)
+            out.append(found)
+            start = end
+        return tuple(out)
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
         ids = self._cache.get(word)
         if ids is None:
-            assert self._tokenizer is not None
+            key = word
             if not word.isascii():
                 word = "".join(ch for ch in unicodedata.normalize("NFD", word)
                                if unicodedata.category(ch) != "Mn")
-            ids = tuple(t.id for t in self._tokenizer.model.tokenize(word)) if word else ()
+            ids = self._wordpiece(word) if word else ()
             if len(self._cache) < 500_000:
-                self._cache[word] = ids
+                self._cache[key] = ids
         return ids
 
     def token_ids(self, text: str) -> list[int]:

@@ -90,7 +90,8 @@ def build(defs: list[tuple[str, ...]], refs: list[tuple[str, ...]], chunk_file: 
     return Graph(s3, d3, wn, n)
 
 
-def pagerank(g: Graph, seed: np.ndarray, alpha: float = 0.25, iterations: int = 20) -> np.ndarray:
+def pagerank(g: Graph, seed: np.ndarray, alpha: float = 0.25, iterations: int = 12,
+             tol: float = 1e-4) -> np.ndarray:
     """Personalized PageRank: the walk restarts at ``seed`` (a distribution) with
     probability ``alpha``; mass at nodes with no edges returns to the seed."""
     total = float(seed.sum())
@@ -102,7 +103,11 @@ def pagerank(g: Graph, seed: np.ndarray, alpha: float = 0.25, iterations: int = 
     for _ in range(iterations):
         spread = np.bincount(g.dst, weights=r[g.src] * g.weight, minlength=g.n)
         dangling = float(r[~has_out].sum())
-        r = (alpha * p + (1 - alpha) * (spread + dangling * p)).astype(np.float32)
+        nxt = (alpha * p + (1 - alpha) * (spread + dangling * p)).astype(np.float32)
+        done = float(np.abs(nxt - r).sum()) < tol
+        r = nxt
+        if done:  # restarts make the walk contract fast; stop once it has settled
+            break
     return r
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from . import graph as graph_mod
-from .analyze import ANALYSIS_VERSION, FileAnalysis, analyze_all
+from .analyze import FileAnalysis, analysis_tag, analyze_all
 from .embed import Embedder
-from .lexical import SparseTerms, build_sparse, group_rows
+from .columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
+from .lexical import BM25, SparseTerms, build_sparse, group_rows
 from .sources import FileStat, Scan, SourceOptions, read_source, scan
 from .store import (Store, cache_dir_for, prepare_folder, read_snapshot, snapshot_path,
                     write_snapshot)
@@ -38,9 +40,21 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
+_BIG_STRINGS = ("texts", "skeletons", "contexts")
+_NAME_TUPLES = ("defs", "refs")
+_SMALL_STRINGS = ("kinds", "symbols", "parents")
+_CHUNK_ARRAYS = ("starts", "ends", "part", "tok_full", "tok_skel")
+_FILE_LISTS = ("paths", "digests", "sizes", "mtimes", "languages", "file_tokens", "notes",
+               "redactions")
+
+
 @dataclass
 class Index:
-    """Everything ranking and packing need, as aligned columns."""
+    """Everything ranking and packing need, as aligned columns.
+
+    Big text columns are ``StringColumn``s (one blob, decoded on access) and lookups are
+    ``KeyIndex``es, so loading a snapshot of a large repository is a few memcpys.
+    """
 
     root: str
     tokenizer: str
@@ -53,6 +67,7 @@ class Index:
     languages: list[str] = field(default_factory=list)
     file_tokens: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    redactions: list[tuple[Any, ...]] = field(default_factory=list)  # redact.Redaction per file
     skipped: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     # chunks
     chunk_file: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
@@ -60,30 +75,35 @@ class Index:
     ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     kinds: list[str] = field(default_factory=list)
     symbols: list[str] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    skeletons: list[str] = field(default_factory=list)
-    contexts: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
+    texts: Sequence[str] = field(default_factory=StringColumn)
+    skeletons: Sequence[str] = field(default_factory=StringColumn)
+    contexts: Sequence[str] = field(default_factory=StringColumn)
     part: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int16))
-    defs: list[tuple[str, ...]] = field(default_factory=list)
-    refs: list[tuple[str, ...]] = field(default_factory=list)
+    defs: Sequence[tuple[str, ...]] = field(default_factory=TupleColumn)
+    refs: Sequence[tuple[str, ...]] = field(default_factory=TupleColumn)
     tok_full: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     tok_skel: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    vocab: dict[str, int] = field(default_factory=dict)
+    vocab: Vocabulary = field(default_factory=Vocabulary)
     chunk_terms: SparseTerms | None = None
-    vectors: np.ndarray | None = None
+    vectors: np.ndarray | None = None  # float16 rows; ranking widens them
     # derived by finalize()
     file_terms: SparseTerms | None = None
     graph: graph_mod.Graph | None = None
-    symbols_by_name: dict[str, list[int]] = field(default_factory=dict)
-    files_by_name: dict[str, list[int]] = field(default_factory=dict)
+    symbols_by_name: KeyIndex = field(default_factory=KeyIndex)
+    files_by_name: KeyIndex = field(default_factory=KeyIndex)
     file_chunks: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    text_crc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
+    file_role: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # ROLES
+    chunk_bm25: BM25 | None = None
+    file_bm25: BM25 | None = None
+    dense_index: bytes | None = None  # a serialized faiss index over ``vectors``
     stats: dict[str, Any] = field(default_factory=dict)
     scan_skipped: list[Skipped] = field(default_factory=list)  # from the latest walk
 
     @property
     def n_chunks(self) -> int:
-        return len(self.texts)
+        return len(self.starts)
 
     @property
     def n_files(self) -> int:
@@ -91,6 +111,7 @@ class Index:
 
     def chunk(self, i: int) -> Chunk:
         """The Chunk object for row i."""
+        i = int(i)
         f = int(self.chunk_file[i])
         part, parts = (int(x) for x in self.part[i])
         return Chunk(
@@ -110,6 +131,22 @@ class Index:
             refs=self.refs[i],
         )
 
+    def dense_vectors(self) -> np.ndarray | None:
+        """The chunk vectors (float16). Snapshots keep them only inside the faiss index;
+        they are read back from it when an update needs them."""
+        if self.vectors is None and self.dense_index is not None:
+            import faiss
+
+            ip = faiss.deserialize_index(np.frombuffer(self.dense_index, dtype=np.uint8))
+            self.vectors = ip.reconstruct_n(0, ip.ntotal).astype(np.float16)
+        return self.vectors
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if state.get("dense_index") is not None:
+            state["vectors"] = None  # stored once, in dense_index
+        return state
+
     def chunks_of_file(self, f: int) -> range:
         return range(int(self.file_chunks[f]), int(self.file_chunks[f + 1]))
 
@@ -122,21 +159,27 @@ class Index:
         keep_arr = np.asarray(keep, dtype=bool)
         out = Index(self.root, self.tokenizer, self.model_id, vocab=self.vocab)
         new_id = np.cumsum(keep_arr) - 1
-        for name in ("paths", "digests", "sizes", "mtimes", "languages", "file_tokens", "notes"):
+        for name in _FILE_LISTS:
             col = getattr(self, name)
             setattr(out, name, [v for v, k in zip(col, keep_arr) if k])
         out.skipped = dict(self.skipped)
         rows = np.flatnonzero(keep_arr[self.chunk_file]) if self.n_chunks else np.zeros(0, np.int64)
+        out._take_chunks(self, rows)
         out.chunk_file = new_id[self.chunk_file[rows]].astype(np.int32)
-        for name in ("starts", "ends", "part", "tok_full", "tok_skel"):
-            setattr(out, name, getattr(self, name)[rows])
-        for name in ("kinds", "symbols", "texts", "skeletons", "contexts", "parents", "defs", "refs"):
-            col = getattr(self, name)
-            setattr(out, name, [col[i] for i in rows])
-        if self.vectors is not None:
-            out.vectors = self.vectors[rows]
-        out.chunk_terms = _take_rows(self.chunk_terms, rows) if self.chunk_terms else None
         return out
+
+    def _take_chunks(self, src: Index, rows: np.ndarray) -> None:
+        for name in _CHUNK_ARRAYS:
+            setattr(self, name, getattr(src, name)[rows])
+        for name in _SMALL_STRINGS:
+            col = getattr(src, name)
+            setattr(self, name, [col[i] for i in rows])
+        for name in _BIG_STRINGS + _NAME_TUPLES:
+            col = getattr(src, name)
+            setattr(self, name, col.take(rows) if hasattr(col, "take") else [col[i] for i in rows])
+        vectors = src.dense_vectors()
+        self.vectors = vectors[rows] if vectors is not None else None
+        self.chunk_terms = _take_rows(src.chunk_terms, rows) if src.chunk_terms else None
 
     def append(
         self,
@@ -147,7 +190,9 @@ class Index:
     ) -> None:
         """Add new files' rows (their terms get ids in the shared vocabulary)."""
         term_docs: list[dict[int, int]] = []
-        vocab = self.vocab
+        vocab = self.vocab.as_dict()
+        lists: dict[str, list[Any]] = {name: list(getattr(self, name))
+                                       for name in _SMALL_STRINGS + _BIG_STRINGS + _NAME_TUPLES}
         chunk_file: list[int] = []
         starts: list[int] = []
         ends: list[int] = []
@@ -163,19 +208,20 @@ class Index:
             self.languages.append(a.language)
             self.file_tokens.append(int(ftok))
             self.notes.append(a.note)
+            self.redactions.append(a.redactions)
             for c, terms in zip(a.chunks, a.terms):
                 chunk_file.append(f)
                 starts.append(c.start_line)
                 ends.append(c.end_line)
                 part.append((c.part, c.parts))
-                self.kinds.append(c.kind)
-                self.symbols.append(c.symbol)
-                self.texts.append(c.text)
-                self.skeletons.append(c.skeleton)
-                self.contexts.append(c.context)
-                self.parents.append(c.parent)
-                self.defs.append(c.defs)
-                self.refs.append(c.refs)
+                lists["kinds"].append(c.kind)
+                lists["symbols"].append(c.symbol)
+                lists["parents"].append(c.parent)
+                lists["texts"].append(c.text)
+                lists["skeletons"].append(c.skeleton)
+                lists["contexts"].append(c.context)
+                lists["defs"].append(c.defs)
+                lists["refs"].append(c.refs)
                 doc = {}
                 for t, n in terms.items():
                     tid = vocab.get(t)
@@ -185,6 +231,12 @@ class Index:
                 term_docs.append(doc)
             tok_full.append(tfull)
             tok_skel.append(tskel)
+        for name in _SMALL_STRINGS:
+            setattr(self, name, lists[name])
+        for name in _BIG_STRINGS:
+            setattr(self, name, StringColumn(lists[name]))
+        for name in _NAME_TUPLES:
+            setattr(self, name, TupleColumn(lists[name]))
         self.chunk_file = np.concatenate([self.chunk_file, np.asarray(chunk_file, np.int32)])
         self.starts = np.concatenate([self.starts, np.asarray(starts, np.int32)])
         self.ends = np.concatenate([self.ends, np.asarray(ends, np.int32)])
@@ -195,8 +247,8 @@ class Index:
         self.chunk_terms = _concat_rows(self.chunk_terms, new_terms, len(vocab))
         if vectors is not None:
             dim = vectors[0].shape[1] if vectors else (self.vectors.shape[1] if self.vectors is not None else 0)
-            parts_ = [v for v in vectors if len(v)]
-            base = self.vectors if self.vectors is not None else np.zeros((0, dim), np.float32)
+            parts_ = [np.asarray(v, np.float16) for v in vectors if len(v)]
+            base = self.vectors if self.vectors is not None else np.zeros((0, dim), np.float16)
             self.vectors = np.concatenate([base, *parts_]) if parts_ else base
         else:
             self.vectors = None
@@ -212,35 +264,76 @@ class Index:
         assert self.chunk_terms is not None
         self.chunk_terms.n_terms = len(self.vocab)
         self.file_terms = group_rows(self.chunk_terms, self.chunk_file, self.n_files)
-        self.graph = graph_mod.build(self.defs, self.refs, self.chunk_file, self.n_files)
+        self.graph = graph_mod.build(list(self.defs), list(self.refs), self.chunk_file, self.n_files)
         by_name: dict[str, list[int]] = {}
         for i, (names, sym) in enumerate(zip(self.defs, self.symbols)):
             for n in names:
                 by_name.setdefault(n, []).append(i)
             if sym and "." in sym:
                 by_name.setdefault(sym, []).append(i)
-        self.symbols_by_name = by_name
-        self.files_by_name = graph_mod.path_names(self.paths)
+        self.symbols_by_name = KeyIndex(by_name)
+        self.files_by_name = KeyIndex(graph_mod.path_names(self.paths))
+        # Identical chunk texts (vendored copies) are shown once; CRC-32 is stable across runs.
+        self.text_crc = np.fromiter((zlib.crc32(t.encode("utf-8", "surrogatepass"))
+                                     for t in self.texts), np.uint32, count=self.n_chunks)
+        self.file_role = np.fromiter((file_role(p, lang) for p, lang in
+                                      zip(self.paths, self.languages)), np.int8, count=self.n_files)
+        self.chunk_bm25 = BM25(self.chunk_terms)
+        self.file_bm25 = BM25(self.file_terms)
+        self.dense_index = _faiss_blob(self.vectors)
 
     def _reorder_files(self, order: list[int]) -> None:
         """Renumber files in path order and sort chunk rows by (file, line)."""
         rank = np.empty(len(order), np.int32)
         rank[np.asarray(order)] = np.arange(len(order), dtype=np.int32)
-        for name in ("paths", "digests", "sizes", "mtimes", "languages", "file_tokens", "notes"):
+        for name in _FILE_LISTS:
             col = getattr(self, name)
             setattr(self, name, [col[i] for i in order])
         new_file = rank[self.chunk_file]
         rows = np.lexsort((self.starts, new_file))
+        src = Index(self.root, self.tokenizer, self.model_id)
+        for name in _CHUNK_ARRAYS + _SMALL_STRINGS + _BIG_STRINGS + _NAME_TUPLES:
+            setattr(src, name, getattr(self, name))
+        src.vectors, src.chunk_terms = self.vectors, self.chunk_terms
+        self._take_chunks(src, rows)
         self.chunk_file = new_file[rows]
-        for name in ("starts", "ends", "part", "tok_full", "tok_skel"):
-            setattr(self, name, getattr(self, name)[rows])
-        for name in ("kinds", "symbols", "texts", "skeletons", "contexts", "parents", "defs", "refs"):
-            col = getattr(self, name)
-            setattr(self, name, [col[i] for i in rows])
-        if self.vectors is not None:
-            self.vectors = self.vectors[rows]
-        assert self.chunk_terms is not None
-        self.chunk_terms = _take_rows(self.chunk_terms, rows)
+
+
+#: What a file is for: ranking weighs tests, docs and other text apart from code.
+ROLES = ("code", "test", "doc", "other")
+_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
+
+
+def file_role(path: str, language: str) -> int:
+    """0 code, 1 test, 2 doc, 3 other (config, data, templates...)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    stem = name.rsplit(".", 1)[0]
+    if any(p in _TEST_DIRS for p in parts[:-1]) or stem.startswith("test_") or \
+            stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or stem in ("conftest", "tests"):
+        return 1
+    if language in ("markdown", "rst", "text"):
+        return 2
+    if language == "other":
+        return 3
+    return 0
+
+
+# A snapshot written by code with other Index fields is foreign, whatever its version says.
+_LAYOUT = ",".join(sorted(Index.__dataclass_fields__))
+
+
+def _faiss_blob(vectors: np.ndarray | None) -> bytes | None:
+    """An exact inner-product faiss index over half-precision codes, serialized, so a
+    query loads it with one copy instead of widening the matrix each time."""
+    if vectors is None or len(vectors) == 0:
+        return None
+    import faiss
+
+    ip = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
+                                    faiss.METRIC_INNER_PRODUCT)
+    ip.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return faiss.serialize_index(ip).tobytes()
 
 
 def _take_rows(m: SparseTerms, rows: np.ndarray) -> SparseTerms:
@@ -281,11 +374,14 @@ class IndexSettings:
     cache_dir: str | None = None
     use_cache: bool = True
     jobs: int | None = None
+    # False: use the content store but keep no per-root snapshot (many one-off roots)
+    snapshot: bool = True
+    redact: bool = True  # replace secrets with [REDACTED:kind] markers (see redact.py)
 
 
-def _variant(tokenizer: Tokenizer, embedder: Embedder | None) -> str:
+def _variant(tokenizer: Tokenizer, embedder: Embedder | None, redact: bool = True) -> str:
     model = embedder.model_id if embedder else "none"
-    return f"{tokenizer.name}|{model}|analysis{ANALYSIS_VERSION}"
+    return f"{tokenizer.name}|{model}|analysis{analysis_tag(redact)}"
 
 
 def open_index(
@@ -301,7 +397,7 @@ def open_index(
     t0 = time.perf_counter()
     found = scan(root, settings.sources)
     t_scan = time.perf_counter() - t0
-    variant = _variant(tokenizer, embedder)
+    variant = _variant(tokenizer, embedder, settings.redact)
     if not settings.use_cache:
         index = _build(found, found.files, Index(found.root, tokenizer.name, _model(embedder)),
                        tokenizer, embedder, None, settings, progress)
@@ -310,8 +406,18 @@ def open_index(
         return index
     folder = cache_dir_for(found.root, settings.cache_dir)
     prepare_folder(folder)
+    if not settings.snapshot:
+        store = Store(folder / "store.sqlite")
+        try:
+            base = Index(found.root, tokenizer.name, _model(embedder))
+            index = _build(found, found.files, base, tokenizer, embedder, store, settings, progress)
+        finally:
+            store.close()
+        index.stats.update(scan_s=t_scan, cache="store")
+        index.scan_skipped = found.skipped
+        return index
     snap = snapshot_path(folder, found.root, variant)
-    expect = {"variant": variant, "root": found.root}
+    expect = {"variant": variant, "root": found.root, "layout": _LAYOUT}
     old = read_snapshot(snap, expect)
     if old is not None and not isinstance(old, Index):
         old = None
@@ -442,10 +548,11 @@ def _add_sources(
     analyses = _analyses(sources, store, settings, progress)
     timings["parse_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    counts = _counts(sources, analyses, tokenizer, store, progress)
+    counts = _counts(sources, analyses, tokenizer, store, progress, analysis_tag(settings.redact))
     timings["count_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    vectors = _vectors(analyses, embedder, store, progress) if embedder else None
+    vectors = _vectors(analyses, embedder, store, progress,
+                       analysis_tag(settings.redact)) if embedder else None
     timings["embed_s"] = time.perf_counter() - t
     t = time.perf_counter()
     base.append(analyses, fstats, counts, vectors)
@@ -460,7 +567,7 @@ def _key(a: FileAnalysis | SourceFile) -> str:
 
 def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: IndexSettings,
               progress: Progress) -> list[FileAnalysis]:
-    prefix = f"a{ANALYSIS_VERSION}\0"
+    prefix = f"a{analysis_tag(settings.redact)}\0"
     cached = store.get_many("analysis", (prefix + _key(s) for s in sources)) if store else {}
     missing = [s for s in sources if prefix + _key(s) not in cached]
     done = [len(sources) - len(missing)]
@@ -470,15 +577,16 @@ def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: Inde
         done[0] += n
         progress("parsing", done[0], len(sources))
 
-    fresh = {_key(a): a for a in analyze_all(missing, settings.jobs, tick)}
+    fresh = {_key(a): a for a in analyze_all(missing, settings.jobs, tick, settings.redact)}
     if store and fresh:
         store.put_many("analysis", ((prefix + k, a) for k, a in fresh.items()))
     return [cached.get(prefix + _key(s)) or fresh[_key(s)] for s in sources]
 
 
 def _counts(sources: Sequence[SourceFile], analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
-            store: Store | None, progress: Progress) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    prefix = f"{tokenizer.name}\0a{ANALYSIS_VERSION}\0"
+            store: Store | None, progress: Progress,
+            tag: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    prefix = f"{tokenizer.name}\0a{tag}\0"
     cached = store.get_many("counts", (prefix + _key(a) for a in analyses)) if store else {}
     todo = [i for i, a in enumerate(analyses) if prefix + _key(a) not in cached]
     texts: list[str] = []
@@ -524,8 +632,8 @@ def embed_text(c: Chunk) -> str:
 
 
 def _vectors(analyses: Sequence[FileAnalysis], embedder: Embedder, store: Store | None,
-             progress: Progress) -> list[np.ndarray]:
-    prefix = f"{embedder.model_id}\0a{ANALYSIS_VERSION}\0"
+             progress: Progress, tag: str) -> list[np.ndarray]:
+    prefix = f"{embedder.model_id}\0a{tag}\0"
     cached = store.get_many("vectors", (prefix + _key(a) for a in analyses)) if store else {}
     todo = [a for a in analyses if prefix + _key(a) not in cached]
     texts = [embed_text(c) for a in todo for c in a.chunks]
@@ -558,12 +666,14 @@ def index_sources(
     embedder: Embedder | None,
     root: str = "",
     progress: Progress | None = None,
+    redact: bool = True,
 ) -> Index:
     """An in-memory index of sources that are not files on disk (documents)."""
     base = Index(root, tokenizer.name, _model(embedder))
     timings: dict[str, float] = {}
     index = _add_sources(base, sources, [None] * len(sources), tokenizer, embedder, None,
-                         IndexSettings(use_cache=False), progress or _no_progress, timings)
+                         IndexSettings(use_cache=False, redact=redact), progress or _no_progress,
+                         timings)
     index.stats.update(timings, files_reindexed=len(sources))
     return index
 

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,21 @@ class SparseTerms:
     @property
     def n_docs(self) -> int:
         return len(self.indptr) - 1
+
+    def __getstate__(self) -> dict[str, object]:
+        # rows is derived from indptr: not worth its bytes on disk
+        return {"indptr": self.indptr, "indices": self.indices, "data": self.data,
+                "n_terms": self.n_terms}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        indptr = state["indptr"]
+        assert isinstance(indptr, np.ndarray)
+        self.indptr = indptr
+        self.indices = state["indices"]  # type: ignore[assignment]
+        self.data = state["data"]  # type: ignore[assignment]
+        self.n_terms = state["n_terms"]  # type: ignore[assignment]
+        lengths = indptr[1:] - indptr[:-1]
+        self.rows = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
 
     def doc_lengths(self) -> np.ndarray:
         return np.bincount(self.rows, weights=self.data, minlength=self.n_docs).astype(np.float32)
@@ -150,7 +166,7 @@ class BM25:
         return np.bincount(rows, weights=contrib, minlength=m.n_docs).astype(np.float32)
 
 
-def weigh_query(counts: Counter[str], vocab: dict[str, int]) -> dict[int, float]:
+def weigh_query(counts: Counter[str], vocab: Any) -> dict[int, float]:
     """Map query terms to ids with 1 + log(tf) weights; unknown terms drop out."""
     out: dict[int, float] = {}
     for term, n in counts.items():

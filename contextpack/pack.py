@@ -11,17 +11,18 @@ until it fits: the budget is a hard limit on the whole output, headers included.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import BudgetError
 from .index import Index
 from .rank import Ranking
-from .render import Header, block_text, file_header_text, render_text
+from .render import (XML_FOOTER, Header, file_header_text, header_text, join_text, render_body,
+                     render_text)
 from .tokens import Tokenizer
-from .types import Chunk, Dropped, Item, View
+from .types import Dropped, Item, View
 
 # A skeleton is worth this share of the full chunk, by kind: a class header or a type
 # definition says most of what matters; a function's body is usually the point.
@@ -39,12 +40,18 @@ class PackOptions:
     skeleton_value: dict[str, float] = field(default_factory=lambda: dict(SKELETON_VALUE))
     mention_value: float = MENTION_VALUE
     mentions: bool = True
+    # False: take upgrades in order and stop at the first that does not fit, leaving the
+    # rest free, so a few tokens more in one chunk rarely move the margin (snapshots).
+    fill: bool = True
+    # Tokens of the budget left unused when choosing (the header still states the whole
+    # budget): snapshots vary it to keep the previous choice while it still fits.
+    headroom: int = 0
 
 
 @dataclass(slots=True)
 class _Cand:
     row: int
-    chunk: Chunk
+    path: str
     score: float
     value: float
     options: list[tuple[View, int, float]]  # (view, cost, value), cost ascending
@@ -85,21 +92,110 @@ def fit(
             budget,
             floor,
         )
-    cands = _candidates(index, ranking, tokenizer, text_fmt, options)
-    # Room for the header's numbers to grow (counts gain digits as items are added).
-    reserve = floor + 12
-    chosen = _greedy(cands, budget - reserve, tokenizer, text_fmt)
-    items = _items(chosen)
-    text, header = _render_fitting(items, index, ranking, tokenizer, budget, text_fmt, query,
-                                   skipped_files)
-    while True:
-        if header.tokens <= budget:
-            break
-        items = _shrink(items)
-        text, header = _render_fitting(items, index, ranking, tokenizer, budget, text_fmt, query,
-                                       skipped_files)
-    dropped = _dropped(cands, {(i.chunk.path, i.chunk.start_line) for i in items})
-    return Fitted(tuple(items), text, header, dropped)
+    cands = _candidates(index, ranking, options)
+    # Item costs are estimated (labels and class headers are not tokenized one by one);
+    # the rendered text is counted exactly, and the room adjusted until it fits well.
+    limit = max(budget - options.headroom, floor)
+    room = limit - floor - 12
+    counts = _Counts(tokenizer)
+    best: tuple[list[Item], str, Header] | None = None
+    if not options.fill:
+        def attempt(chosen: list[_Cand]) -> tuple[list[Item], str, Header]:
+            items = _items(index, chosen)
+            return (items, *_render_fitting(items, index, ranking, counts, budget, text_fmt,
+                                            query, skipped_files))
+
+        best = _largest_prefix(cands, room, limit, text_fmt, attempt)
+    for _ in range(4 if best is None else 0):
+        items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill))
+        text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
+                                       query, skipped_files)
+        if header.tokens <= limit:
+            if best is None or header.tokens > best[2].tokens:
+                best = (items, text, header)
+            slack = limit - header.tokens
+            if slack <= max(16, budget // 200):
+                break
+            room += slack - max(8, budget // 400)
+        else:
+            room -= header.tokens - limit + max(8, budget // 400)
+    if best is None:  # estimates were off on every try: shed items until it fits
+        while True:
+            items = _shrink(items)
+            text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
+                                           query, skipped_files)
+            if header.tokens <= limit:
+                best = (items, text, header)
+                break
+    items, text, header = best
+    kept = {(i.chunk.path, i.chunk.start_line) for i in items}
+    return Fitted(tuple(items), text, header, _dropped(index, cands, kept))
+
+
+def _largest_prefix(cands: list[_Cand], room: int, limit: int, fmt: str,
+                    attempt: Callable[[list[_Cand]], tuple[list[Item], str, Header]],
+                    ) -> tuple[list[Item], str, Header]:
+    """fill=False: the choice is a prefix of one order of upgrades (what ``_greedy`` takes
+    until the first that does not fit), so gallop from the estimated room, then bisect on
+    the prefix's length, to the longest that renders within ``limit``. Exact, hence
+    monotone in ``limit``: a snapshot finds its previous choice again by varying headroom."""
+    order = _upgrade_order(cands, fmt)
+    spent = np.cumsum([extra for _, _, extra in order])
+    guess = int(np.searchsorted(spent, room, side="right"))
+
+    def prefix(k: int) -> tuple[list[Item], str, Header]:
+        for c in cands:
+            c.level = -1
+        for ci, target, _ in order[:k]:
+            cands[ci].level = target
+        return attempt([c for c in cands if c.level >= 0])
+
+    def reach(k: int, tokens: int) -> int:
+        """The prefix length the estimates say makes ``k``'s text ``limit`` tokens long."""
+        return int(np.searchsorted(spent, (spent[k - 1] if k else 0) + limit - tokens, "right"))
+
+    lo, hi = 0, len(order) + 1  # prefix lengths known to fit, and to overflow
+    best = prefix(0)  # the header alone: fit() checked that it fits
+    k, step = min(max(guess, 1), len(order)), 1
+    while hi - lo > 1:
+        got = prefix(k)
+        if got[2].tokens <= limit:
+            lo, best = k, got
+        else:
+            hi = k
+        if hi > len(order):  # no overflow seen yet: go up by the estimate, at least step
+            k, step = min(max(reach(k, got[2].tokens), lo + step), len(order)), step * 2
+        elif lo == 0:  # nothing fits yet: go down likewise
+            k, step = max(min(reach(k, got[2].tokens), hi - step), 1), step * 2
+        else:
+            k = (lo + hi) // 2
+    return best
+
+
+def _upgrade_order(cands: list[_Cand], fmt: str) -> list[tuple[int, int, int]]:
+    """Every upgrade (candidate, option, extra tokens) in the order ``_greedy`` takes them
+    when nothing stops it; a file's header is charged to its first item."""
+    file_cost = {c.path: estimate_tokens(file_header_text(c.path, fmt)) for c in cands}
+    hulls = [_hull(c.options) for c in cands]
+    heap = [(-c.options[h[0]][2] / max(c.options[h[0]][1], 1), ci, 0)
+            for ci, (c, h) in enumerate(zip(cands, hulls, strict=True)) if h]
+    heapq.heapify(heap)
+    opened: set[str] = set()
+    out = []
+    while heap:
+        _, ci, step = heapq.heappop(heap)
+        c, hull = cands[ci], hulls[ci]
+        _, cost, value = c.options[hull[step]]
+        was_cost = c.options[hull[step - 1]][1] if step else 0
+        extra = cost - was_cost
+        if not step and c.path not in opened:
+            extra += file_cost[c.path]
+            opened.add(c.path)
+        out.append((ci, hull[step], extra))
+        if step + 1 < len(hull):
+            _, ncost, nvalue = c.options[hull[step + 1]]
+            heapq.heappush(heap, (-(nvalue - value) / max(ncost - cost, 1), ci, step + 1))
+    return out
 
 
 def _value(score: float, best: float, sharpness: float) -> float:
@@ -108,47 +204,47 @@ def _value(score: float, best: float, sharpness: float) -> float:
     return float((score / best) ** sharpness)
 
 
-def _candidates(index: Index, ranking: Ranking, tokenizer: Tokenizer, fmt: str,
-                options: PackOptions) -> list[_Cand]:
+def estimate_tokens(text: str) -> int:
+    """A cheap, usually generous token estimate for short labels (about 3.5 chars each)."""
+    return len(text) * 2 // 7 + 2
+
+
+def _candidates(index: Index, ranking: Ranking, options: PackOptions) -> list[_Cand]:
     order = ranking.order()
     scores = ranking.scores
     best = float(scores[order[0]]) if len(order) else 0.0
     seen_text: set[int] = set()
-    rows: list[int] = []
+    out: list[_Cand] = []
+    crc = index.text_crc
     for r in order:
-        if len(rows) >= options.max_candidates:
+        if len(out) >= options.max_candidates:
             break
-        if scores[r] <= 0 and ranking.mode == "query":
+        score = float(scores[r])
+        if score <= 0 and ranking.mode == "query":
             break
-        h = hash(index.texts[r])
+        h = int(crc[r])
         if h in seen_text:  # the same code twice (vendored copies, generated twins)
             continue
         seen_text.add(h)
-        rows.append(int(r))
-    chunks = [index.chunk(r) for r in rows]
-    # Overheads: the label line, fences and context lines, counted on an empty body.
-    shells = []
-    mentions = []
-    for c in chunks:
-        shell = Item(replace(c, text="", skeleton=""), "full", 0, 0.0)
-        shells.append(block_text(shell, None, fmt))
-        mentions.append(block_text(Item(c, "mention", 0, 0.0), None, fmt))
-    counts = tokenizer.count_many(shells + mentions)
-    overhead = counts[: len(chunks)]
-    mention_cost = counts[len(chunks) :]
-    out = []
-    for r, c, ov, mc in zip(rows, chunks, overhead, mention_cost):
-        value = _value(float(scores[r]), best, options.sharpness)
+        r = int(r)
+        f = int(index.chunk_file[r])
+        kind = index.kinds[r]
+        label = f"L{index.starts[r]}-{index.ends[r]} {kind} {index.symbols[r]}"
+        if index.part[r][0]:
+            label += " (part 10/10)"
+        context = index.contexts[r]
+        overhead = estimate_tokens(label) + (len(context) // 4 + 2 if context else 0) + 6
+        value = _value(score, best, options.sharpness)
         opts: list[tuple[View, int, float]] = []
         if options.mentions:
-            opts.append(("mention", mc, value * options.mention_value))
-        full_cost = int(index.tok_full[r]) + ov
-        skel_cost = int(index.tok_skel[r]) + ov
-        if c.skeleton != c.text and skel_cost < full_cost * 0.8:
-            opts.append(("skeleton", skel_cost, value * options.skeleton_value.get(c.kind, 0.3)))
+            opts.append(("mention", estimate_tokens(label) + 5, value * options.mention_value))
+        full_cost = int(index.tok_full[r]) + overhead
+        skel_cost = int(index.tok_skel[r]) + overhead
+        if skel_cost < full_cost * 0.8:
+            opts.append(("skeleton", skel_cost, value * options.skeleton_value.get(kind, 0.3)))
         opts.append(("full", full_cost, value))
         opts.sort(key=lambda o: o[1])
-        out.append(_Cand(r, c, float(scores[r]), value, opts))
+        out.append(_Cand(r, index.paths[f], score, value, opts))
     return out
 
 
@@ -173,14 +269,13 @@ def _hull(options: list[tuple[View, int, float]]) -> list[int]:
         remaining = [i for i in remaining if options[i][1] > cur_cost]
 
 
-def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str) -> list[_Cand]:
+def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
+            fill: bool = True) -> list[_Cand]:
+    for c in cands:  # a fresh start: fit() calls this again with adjusted room
+        c.level = -1
     if room <= 0:
         return []
-    file_cost: dict[str, int] = {}
-    paths = sorted({c.chunk.path for c in cands})
-    if paths:
-        for p, n in zip(paths, tokenizer.count_many([file_header_text(p, fmt) for p in paths])):
-            file_cost[p] = n
+    file_cost = {c.path: estimate_tokens(file_header_text(c.path, fmt)) for c in cands}
     open_files: set[str] = set()
     hulls = [_hull(c.options) for c in cands]
     heap: list[tuple[float, int, int]] = []
@@ -195,37 +290,39 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str) -> li
         cur_cost = c.options[c.level][1] if c.level >= 0 else 0
         cur_value = c.options[c.level][2] if c.level >= 0 else 0.0
         extra = c.options[target][1] - cur_cost
-        if c.level < 0 and c.chunk.path not in open_files:
-            extra += file_cost.get(c.chunk.path, 8)
+        if c.level < 0 and c.path not in open_files:
+            extra += file_cost.get(c.path, 8)
         if extra <= room:
             c.level = target
             room -= extra
-            open_files.add(c.chunk.path)
+            open_files.add(c.path)
             if step + 1 < len(hulls[ci]):
                 nxt = hulls[ci][step + 1]
                 _, ncost, nvalue = c.options[nxt]
                 heapq.heappush(heap, (-(nvalue - c.options[target][2]) / max(ncost - c.options[target][1], 1), ci, step + 1))
             continue
+        if not fill:
+            break
         # The hull step does not fit; a cheaper option off the hull may.
         fallback = -1
         for oi, (_, cost, value) in enumerate(c.options):
-            more = cost - cur_cost + (0 if c.level >= 0 or c.chunk.path in open_files
-                                      else file_cost.get(c.chunk.path, 8))
+            more = cost - cur_cost + (0 if c.level >= 0 or c.path in open_files
+                                      else file_cost.get(c.path, 8))
             if value > cur_value and more <= room and (fallback < 0 or value > c.options[fallback][2]):
                 fallback = oi
         if fallback >= 0:
             more = c.options[fallback][1] - cur_cost
-            if c.level < 0 and c.chunk.path not in open_files:
-                more += file_cost.get(c.chunk.path, 8)
+            if c.level < 0 and c.path not in open_files:
+                more += file_cost.get(c.path, 8)
             c.level = fallback
             room -= more
-            open_files.add(c.chunk.path)
+            open_files.add(c.path)
     return [c for c in cands if c.level >= 0]
 
 
-def _items(chosen: Sequence[_Cand]) -> list[Item]:
+def _items(index: Index, chosen: Sequence[_Cand]) -> list[Item]:
     items = [
-        Item(c.chunk, c.options[c.level][0], c.options[c.level][1], c.score,
+        Item(index.chunk(c.row), c.options[c.level][0], c.options[c.level][1], c.score,
              metadata={"value": c.options[c.level][2]})
         for c in chosen
     ]
@@ -240,44 +337,65 @@ def _shrink(items: list[Item]) -> list[Item]:
     return items[:worst] + items[worst + 1 :]
 
 
-def _render_fitting(items: list[Item], index: Index, ranking: Ranking, tokenizer: Tokenizer,
+class _Counts:
+    """Token counts of rendered blocks, memoised: successive rounds of fitting re-render
+    mostly the same blocks. Blocks end in a newline and start with a non-space, where
+    tiktoken-style pre-tokenizers always split, so counts add up (and the final text is
+    counted whole anyway)."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.memo: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        n = self.memo.get(text)
+        if n is None:
+            n = self.memo[text] = self.tokenizer.count(text)
+        return n
+
+
+def _render_fitting(items: list[Item], index: Index, ranking: Ranking, counts: _Counts,
                     budget: int, fmt: str, query: str, skipped_files: int) -> tuple[str, Header]:
-    """Render with the header's token count equal to the count of the whole text."""
-    counts = {"items": len(items), "files": len({i.chunk.path for i in items}),
-              "full": 0, "skeleton": 0, "mention": 0}
+    """Render with the header stating the token count of the whole text."""
+    tally = {"items": len(items), "files": len({i.chunk.path for i in items}),
+             "full": 0, "skeleton": 0, "mention": 0}
     for i in items:
-        counts[i.view] += 1
-    files_with_items = {i.chunk.path for i in items}
+        tally[i.view] += 1
     left_out = index.n_chunks - len(items)
-    left_files = index.n_files - len(files_with_items)
+    left_files = index.n_files - tally["files"]
+    blocks = render_body(items, fmt)
+    body = sum(counts(b) for b in blocks) + (counts(XML_FOOTER) if fmt == "xml" else 0)
+
+    def header_for(n: int) -> Header:
+        return Header(budget, n, counts.tokenizer.name, query, ranking.mode, tally, left_out,
+                      left_files, skipped_files)
+
     tokens = budget
-    header = Header(budget, tokens, tokenizer.name, query, ranking.mode, counts, left_out,
-                    left_files, skipped_files)
-    text = render_text(items, header, fmt)
     for _ in range(4):  # the count appears in the text it counts: find the fixed point
-        n = tokenizer.count(text)
-        if n == header.tokens:
+        n = counts(header_text(header_for(tokens), fmt)) + body
+        if n == tokens:
             break
-        header = Header(budget, n, tokenizer.name, query, ranking.mode, counts, left_out,
-                        left_files, skipped_files)
-        text = render_text(items, header, fmt)
-    else:
-        n = tokenizer.count(text)
-        header = Header(budget, n, tokenizer.name, query, ranking.mode, counts, left_out,
-                        left_files, skipped_files)
-    # The stated count might differ by a token from the true one only if no fixed point
-    # exists; the true count is what the caller checks against the budget.
-    return text, Header(budget, tokenizer.count(text), tokenizer.name, query, ranking.mode,
-                        counts, left_out, left_files, skipped_files)
+        tokens = n
+    text = join_text(header_text(header_for(tokens), fmt), blocks, fmt)
+    exact = counts.tokenizer.count(text)
+    for _ in range(4):  # rare: the sum of parts was off; settle on the whole text
+        if exact == tokens:
+            break
+        tokens = exact
+        text = join_text(header_text(header_for(tokens), fmt), blocks, fmt)
+        exact = counts.tokenizer.count(text)
+    return text, header_for(exact)
 
 
-def _dropped(cands: list[_Cand], kept: set[tuple[str, int]], limit: int = 50) -> tuple[Dropped, ...]:
+def _dropped(index: Index, cands: list[_Cand], kept: set[tuple[str, int]],
+             limit: int = 50) -> tuple[Dropped, ...]:
     out = []
     for c in cands:
-        if (c.chunk.path, c.chunk.start_line) in kept:
+        if (c.path, int(index.starts[c.row])) in kept:
             continue
         cheapest = c.options[0][1] if c.options else 0
-        out.append(Dropped(c.chunk, c.score, f"no room: its smallest view needs {cheapest} tokens"))
+        out.append(Dropped(index.chunk(c.row), c.score,
+                           f"no room: its smallest view needs about {cheapest} tokens"))
         if len(out) >= limit:
             break
     return tuple(out)

@@ -37,7 +37,12 @@ class Weights:
     name: float = 1.0
     path: float = 0.8
     graph: float = 0.3
+    parent: float = 0.0  # chunks whose class (or file stem) the query names
     seeds: int = 20  # chunks that seed the graph walk
+    # multipliers by file role (index.ROLES): tests, docs and other text against code
+    test_prior: float = 1.0
+    doc_prior: float = 1.0
+    other_prior: float = 1.0
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:
@@ -51,7 +56,7 @@ class Weights:
         return cls(**{k: type(getattr(cls(), k))(v) for k, v in values.items()})
 
 
-SIGNALS = ("bm25", "file", "dense", "name", "path", "graph")
+SIGNALS = ("bm25", "file", "dense", "name", "path", "parent", "graph")
 
 
 @dataclass
@@ -86,15 +91,19 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     signals: dict[str, np.ndarray] = {}
     qterms = weigh_query(query_terms(query), index.vocab)
     assert index.chunk_terms is not None and index.file_terms is not None
-    signals["bm25"] = _scaled(BM25(index.chunk_terms).score(qterms))
-    file_bm25 = _scaled(BM25(index.file_terms).score(qterms))
+    chunk_bm25 = index.chunk_bm25 or BM25(index.chunk_terms)
+    file_bm25_model = index.file_bm25 or BM25(index.file_terms)
+    signals["bm25"] = _scaled(chunk_bm25.score(qterms))
+    file_bm25 = _scaled(file_bm25_model.score(qterms))
     signals["file"] = file_bm25[index.chunk_file]
-    if embedder is not None and index.vectors is not None and weights.dense:
+    if embedder is not None and index.dense_index is not None and weights.dense:
         signals["dense"] = _dense(index, embedder.embed_query(query))
     name_sig, named_symbols = _named_symbols(index, query)
     signals["name"] = name_sig
     path_files, named_files = _named_files(index, query)
     signals["path"] = path_files[index.chunk_file]
+    if weights.parent:
+        signals["parent"] = _named_parents(index, named_symbols, query)
     fused = _fuse(signals, weights)
     if weights.graph and index.graph is not None and index.graph.src.size:
         seeds = np.zeros(n, np.float32)
@@ -102,6 +111,10 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         seeds[top] = np.maximum(fused[top], 0)
         signals["graph"] = _scaled(graph_mod.pagerank(index.graph, seeds))
         fused = fused + weights.graph * signals["graph"]
+    priors = np.array([1.0, weights.test_prior, weights.doc_prior, weights.other_prior],
+                      np.float32)
+    if (priors != 1.0).any():
+        fused = fused * priors[index.file_role[index.chunk_file]]
     return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files)
 
 
@@ -130,14 +143,13 @@ def _dense(index: Index, q: np.ndarray, k: int = 2000) -> np.ndarray:
     Rescaled so the median of the k is 0 and the best is 1."""
     import faiss
 
-    assert index.vectors is not None
-    vecs = np.ascontiguousarray(index.vectors, dtype=np.float32)
-    k = min(k, len(vecs))
-    ip = faiss.IndexFlatIP(vecs.shape[1])
-    ip.add(vecs)
+    out = np.zeros(index.n_chunks, np.float32)
+    if index.dense_index is None:
+        return out
+    ip = faiss.deserialize_index(np.frombuffer(index.dense_index, dtype=np.uint8))
+    k = min(k, index.n_chunks)
     sims, ids = ip.search(np.ascontiguousarray(q[None, :], dtype=np.float32), k)
     sims, ids = sims[0], ids[0]
-    out = np.zeros(index.n_chunks, np.float32)
     valid = ids >= 0
     sims, ids = sims[valid], ids[valid]
     if sims.size == 0:
@@ -191,6 +203,19 @@ def _named_symbols(index: Index, query: str) -> tuple[np.ndarray, list[str]]:
         rows = table[name]
         out[rows] = np.maximum(out[rows], weight / np.sqrt(len(rows)))
     return _scaled(out) if found else out, sorted(found)
+
+
+def _named_parents(index: Index, named: list[str], query: str) -> np.ndarray:
+    """Chunks whose enclosing class the query names: a method of a named class is more
+    likely meant than a namesake elsewhere."""
+    out = np.zeros(index.n_chunks, np.float32)
+    names = {n.rsplit(".", 1)[-1] for n in named}
+    if not names:
+        return out
+    for i, parent in enumerate(index.parents):
+        if parent and parent.rsplit(".", 1)[-1] in names:
+            out[i] = 1.0
+    return out
 
 
 def _named_files(index: Index, query: str) -> tuple[np.ndarray, list[str]]:
@@ -247,8 +272,12 @@ def _structural(index: Index) -> Ranking:
     else:
         central = np.zeros(n, np.float32)
     score = 0.5 * prior + central
+    # A map of the code, not of its tests: test models and helpers are central to the test
+    # suite (half of Django's map came from tests/), so they count half.
+    score = score * np.where(index.file_role[index.chunk_file] == 1, _TEST_STRUCTURE, 1.0)
     return Ranking(score.astype(np.float32), {"graph": central, "prior": prior}, "structure")
 
 
+_TEST_STRUCTURE = 0.5
 _KIND_PRIOR = {"class": 1.0, "type": 0.9, "function": 0.8, "method": 0.6, "module": 0.4,
                "section": 0.5, "paragraph": 0.3, "lines": 0.2}

@@ -8,6 +8,7 @@ formatted the same way every time, no clock, no absolute paths.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from .types import Item
 
 FORMATS = ("markdown", "xml", "json")
+_BACKTICKS = re.compile(r"`{3,}")
 QUERY_PREVIEW_CHARS = 160
 
 _FENCE_LANG = {
@@ -73,11 +75,10 @@ def _mode_line(h: Header) -> str:
 
 def fence_for(text: str) -> str:
     """A backtick fence longer than any run of backticks inside the text."""
-    longest = run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    return "`" * max(3, longest + 1)
+    if "```" not in text:
+        return "```"
+    longest = max(len(run) for run in _BACKTICKS.findall(text))
+    return "`" * (longest + 1)
 
 
 def item_label(item: Item) -> str:
@@ -191,12 +192,20 @@ def render_body(items: Sequence[Item], fmt: str) -> list[str]:
     return out
 
 
+def header_text(header: Header, fmt: str) -> str:
+    return xml_header(header) if fmt == "xml" else markdown_header(header)
+
+
+def join_text(head: str, blocks: Sequence[str], fmt: str) -> str:
+    """Header and blocks as the final text."""
+    if fmt == "xml":
+        return head + "".join(blocks) + XML_FOOTER
+    return (head + "".join(blocks)).rstrip("\n") + "\n"
+
+
 def render_text(items: Sequence[Item], header: Header, fmt: str) -> str:
     """The context text in markdown or xml (json wraps the markdown text)."""
-    body = "".join(render_body(items, fmt))
-    if fmt == "xml":
-        return xml_header(header) + body + XML_FOOTER
-    return (markdown_header(header) + body).rstrip("\n") + "\n"
+    return join_text(header_text(header, fmt), render_body(items, fmt), fmt)
 
 
 def block_text(item: Item, previous: Item | None, fmt: str) -> str:

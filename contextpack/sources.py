@@ -6,6 +6,7 @@ stats (path, size, mtime), ``read_source`` reads and classifies one file.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat as stat_mod
@@ -136,7 +137,7 @@ def _glob_matches(rel: str, patterns: Sequence[str]) -> bool:
             if rel.startswith(d + "/") or ("/" + d + "/") in ("/" + rel):
                 return True
             continue
-        if "/" in p.strip("/"):
+        if "/" in p:  # a leading slash anchors at the root, as in .gitignore (/CONTEXT.md)
             if fnmatch.fnmatchcase(rel, p.lstrip("/")) or fnmatch.fnmatchcase(rel, p.lstrip("/") + "/*"):
                 return True
             if p.startswith("**/") and fnmatch.fnmatchcase(rel, p[3:]):
@@ -225,8 +226,8 @@ def _visit(
     try:
         is_link = entry.is_symlink()
         is_dir = entry.is_dir(follow_symlinks=True)
-    except OSError:
-        result.skipped.append(Skipped(rel, "unreadable: cannot stat"))
+    except OSError as exc:
+        result.skipped.append(Skipped(rel, _stat_failure(exc)))
         return
     if is_dir and entry.name in ALWAYS_IGNORED_DIRS:
         return
@@ -259,13 +260,21 @@ def _visit(
         return
     try:
         st = entry.stat(follow_symlinks=True)
-    except OSError:
-        result.skipped.append(Skipped(rel, "unreadable: cannot stat"))
+    except OSError as exc:
+        result.skipped.append(Skipped(rel, _stat_failure(exc)))
         return
     if not stat_mod.S_ISREG(st.st_mode):
         result.skipped.append(Skipped(rel, "not a regular file"))
         return
     result.files.append(FileStat(rel, entry.path, st.st_size, st.st_mtime_ns))
+
+
+def _stat_failure(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"  # a link to itself, or a ring of links
+    if exc.errno == errno.EACCES:
+        return "unreadable: permission denied"
+    return f"unreadable: cannot stat ({exc.strerror})"
 
 
 def quick_reason(fs: FileStat, options: SourceOptions) -> str | None:

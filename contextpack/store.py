@@ -23,6 +23,7 @@ import os
 import pickle
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from .errors import CacheError
 
 log = logging.getLogger("contextpack")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAGIC = b"CONTEXTPACK-SNAPSHOT\n"
 CACHE_ENV = "CONTEXTPACK_CACHE_DIR"
 GITIGNORE = "# written by contextpack: its cache is not for version control\n*\n!*.md\n"
@@ -103,8 +104,14 @@ def atomic_write(path: Path, data: bytes) -> None:
 def write_snapshot(path: Path, payload: Any, meta: dict[str, Any]) -> None:
     body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     header = dict(meta, schema=SCHEMA_VERSION, length=len(body),
-                  checksum=hashlib.blake2b(body, digest_size=16).hexdigest())
+                  checksum=_checksum(body))
     atomic_write(path, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body)
+
+
+def _checksum(body: bytes) -> str:
+    # CRC-32 catches truncation and flipped bytes at memory speed; the cache is not
+    # a security boundary, so a cryptographic hash would only slow every warm query.
+    return f"crc32:{zlib.crc32(body):08x}"
 
 
 def read_snapshot(path: Path, expect: dict[str, Any]) -> Any | None:
@@ -145,7 +152,7 @@ def _check(data: bytes, expect: dict[str, Any]) -> str:
     body = data[end + 1 :]
     if len(body) != header.get("length"):
         return "is truncated"
-    if hashlib.blake2b(body, digest_size=16).hexdigest() != header.get("checksum"):
+    if _checksum(body) != header.get("checksum"):
         return "fails its checksum"
     return ""
 
@@ -153,11 +160,14 @@ def _check(data: bytes, expect: dict[str, Any]) -> str:
 class Store:
     """A content-addressed key-value store in SQLite (per-file analyses, counts, vectors).
 
-    A damaged database is moved aside and started afresh: it only ever holds what can be
-    recomputed.
+    A damaged database, or one written by another version (``PRAGMA user_version``), is
+    started afresh: it only ever holds what can be recomputed. Each value carries a CRC-32,
+    since SQLite checks its pages' structure but not their bytes, and a flipped byte in a
+    pickle can load as a plausible but wrong chunk.
     """
 
     TABLES = ("analysis", "counts", "vectors")
+    VERSION = 1  # bump when the row format changes
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -166,20 +176,34 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         try:
             conn = self._connect()
-            conn.execute("PRAGMA quick_check").fetchone()
+            problem = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if problem != "ok":
+                raise sqlite3.DatabaseError(problem)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and not any(conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
+                                        for t in self.TABLES):
+                conn.execute(f"PRAGMA user_version={self.VERSION}")
+            elif version != self.VERSION:
+                log.warning("cache store %s has format %d (this contextpack writes %d); "
+                            "starting it afresh", self.path, version, self.VERSION)
+                conn.close()
+                self._discard()
+                return self._connect(new=True)
             return conn
         except sqlite3.DatabaseError as exc:
             log.warning("cache store %s is damaged (%s); starting it afresh", self.path, exc)
             self._discard()
-            return self._connect()
+            return self._connect(new=True)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, new: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=60, isolation_level=None,
                                check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         for table in self.TABLES:
             conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, data BLOB)")
+        if new:
+            conn.execute(f"PRAGMA user_version={self.VERSION}")
         return conn
 
     def _discard(self) -> None:
@@ -191,6 +215,7 @@ class Store:
     def get_many(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
         keys = list(keys)
         out: dict[str, Any] = {}
+        damaged = 0
         try:
             for i in range(0, len(keys), 500):
                 part = keys[i : i + 500]
@@ -200,16 +225,23 @@ class Store:
                 ).fetchall()
                 for key, data in rows:
                     try:
-                        out[key] = pickle.loads(data)
+                        if _row_checksum(data[4:]) != data[:4]:
+                            raise ValueError("checksum")
+                        out[key] = pickle.loads(data[4:])
                     except Exception:
-                        continue  # a damaged row is recomputed
+                        damaged += 1  # recomputed by the caller, and overwritten
         except sqlite3.DatabaseError as exc:
             log.warning("cache store %s unreadable (%s); starting it afresh", self.path, exc)
             self._reset()
+        if damaged:
+            log.warning("cache store %s: %d damaged entries; recomputing them", self.path, damaged)
         return out
 
     def put_many(self, table: str, items: Iterable[tuple[str, Any]]) -> None:
-        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items]
+        rows = []
+        for k, v in items:
+            body = pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+            rows.append((k, _row_checksum(body) + body))
         if not rows:
             return
         try:
@@ -229,7 +261,11 @@ class Store:
         except sqlite3.DatabaseError:
             pass
         self._discard()
-        self._conn = self._connect()
+        self._conn = self._connect(new=True)
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _row_checksum(body: bytes) -> bytes:
+    return zlib.crc32(body).to_bytes(4, "big")

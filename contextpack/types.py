@@ -173,7 +173,14 @@ class Dropped:
 
 @dataclass(frozen=True, slots=True)
 class Pack:
-    """The result: rendered text within the budget and an account of how it was made."""
+    """The result: rendered text within the budget and an account of how it was made.
+
+    ``budget`` is the room the context had: the budget given (or the model's context
+    window) less ``reserve_output_tokens``. ``tokens`` counts the whole ``text`` (for the
+    json format, its ``context``) with the tokenizer named by ``encoding``. ``stats``
+    holds the accounting: ``source_tokens`` (everything), ``packed_tokens``,
+    ``compression`` and, when a model is named, ``cost`` (estimated, see models.py).
+    """
 
     text: str
     tokens: int
@@ -185,6 +192,18 @@ class Pack:
     dropped: tuple[Dropped, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    reserve_output_tokens: int = 0
+    model: str | None = None
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def source_tokens(self) -> int:
+        """Tokens of every source, unpacked: what sending it all would cost."""
+        return int(self.stats.get("source_tokens", 0))
+
+    @property
+    def saved_tokens(self) -> int:
+        """Tokens the pack saves against sending every source."""
+        return max(0, self.source_tokens - self.tokens)

@@ -1,0 +1,225 @@
+"""Compact columns for the index: many strings in one blob, sorted-key lookups.
+
+A list of 50,000 Python strings takes half a second to unpickle; one UTF-8 blob with an
+offsets array takes a memcpy, and a string is decoded only when someone reads it. The
+warm query path reads a few hundred chunk texts out of tens of thousands.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+
+
+class StringColumn(Sequence[str]):
+    """An immutable sequence of strings stored as one UTF-8 blob plus offsets."""
+
+    __slots__ = ("_blob", "_offsets", "_cache")
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        encoded = [s.encode("utf-8", "surrogatepass") for s in items]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        if encoded:
+            np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        self._blob = b"".join(encoded)
+        self._offsets = offsets
+        self._cache: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if self._cache is not None:
+            return self._cache[i]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        a, b = self._offsets[i], self._offsets[i + 1]
+        return self._blob[a:b].decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        if self._cache is not None:
+            return iter(self._cache)
+        return iter(self.tolist())
+
+    def tolist(self) -> list[str]:
+        """All strings, decoded once and kept (for code that walks every one)."""
+        if self._cache is None:
+            self._cache = [self[i] for i in range(len(self))]
+        return self._cache
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> StringColumn:
+        out = StringColumn()
+        if len(rows) == 0:
+            return out
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, ends = self._offsets[rows], self._offsets[rows + 1]
+        out._blob = b"".join(self._blob[a:b] for a, b in zip(starts.tolist(), ends.tolist()))
+        out._offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=out._offsets[1:])
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StringColumn):
+            return self._blob == other._blob and np.array_equal(self._offsets, other._offsets)
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:  # pragma: no cover - columns are not dict keys
+        raise TypeError("StringColumn is unhashable")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"blob": self._blob, "offsets": self._offsets}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._blob = state["blob"]
+        self._offsets = state["offsets"]
+        self._cache = None
+
+    def __repr__(self) -> str:
+        return f"StringColumn({len(self)} strings, {len(self._blob):,} bytes)"
+
+
+class TupleColumn(Sequence[tuple[str, ...]]):
+    """Tuples of names (a chunk's definitions or references), stored as a StringColumn."""
+
+    __slots__ = ("_col",)
+    SEP = "\x1f"
+
+    def __init__(self, items: Iterable[tuple[str, ...]] = ()) -> None:
+        self._col = StringColumn(self.SEP.join(t) for t in items)
+
+    def __len__(self) -> int:
+        return len(self._col)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        s = self._col[i]
+        return tuple(s.split(self.SEP)) if s else ()
+
+    def __iter__(self) -> Iterator[tuple[str, ...]]:
+        for s in self._col:
+            yield tuple(s.split(self.SEP)) if s else ()
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> TupleColumn:
+        out = TupleColumn()
+        out._col = self._col.take(rows)
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"col": self._col}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._col = state["col"]
+
+
+class KeyIndex:
+    """A read-only map from string keys to integer arrays, searched by bisection over
+    sorted keys (loading it decodes nothing)."""
+
+    __slots__ = ("_keys", "_indptr", "_values")
+
+    def __init__(self, mapping: dict[str, Sequence[int]] | None = None) -> None:
+        mapping = mapping or {}
+        keys = sorted(mapping)
+        self._keys = StringColumn(keys)
+        lengths = [len(mapping[k]) for k in keys]
+        self._indptr = np.zeros(len(keys) + 1, dtype=np.int64)
+        if keys:
+            np.cumsum(lengths, out=self._indptr[1:])
+        values = [v for k in keys for v in mapping[k]]
+        self._values = np.asarray(values, dtype=np.int64)
+
+    def _find(self, key: str) -> int:
+        i = bisect.bisect_left(self._keys, key)  # type: ignore[arg-type]
+        if i < len(self._keys) and self._keys[i] == key:
+            return i
+        return -1
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self._find(key)
+        if i < 0:
+            return default
+        return self._values[self._indptr[i] : self._indptr[i + 1]]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._find(key) >= 0
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        got = self.get(key)
+        if got is None:
+            raise KeyError(key)
+        return got
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"keys": self._keys, "indptr": self._indptr, "values": self._values}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._keys = state["keys"]
+        self._indptr = state["indptr"]
+        self._values = state["values"]
+
+
+class Vocabulary:
+    """Term -> id. A plain dict while terms are added; bisection over sorted keys once
+    loaded from a snapshot, turned back into a dict only if the index grows again."""
+
+    __slots__ = ("_dict", "_index")
+
+    def __init__(self) -> None:
+        self._dict: dict[str, int] | None = {}
+        self._index: KeyIndex | None = None
+
+    def get(self, term: str) -> int | None:
+        if self._dict is not None:
+            return self._dict.get(term)
+        assert self._index is not None
+        got = self._index.get(term)
+        return int(got[0]) if got is not None else None
+
+    def add(self, term: str) -> int:
+        d = self.as_dict()
+        tid = d.get(term)
+        if tid is None:
+            tid = d[term] = len(d)
+        return tid
+
+    def as_dict(self) -> dict[str, int]:
+        if self._dict is None:
+            assert self._index is not None
+            self._dict = {k: int(self._index[k][0]) for k in self._index.keys()}
+            self._index = None
+        return self._dict
+
+    def __len__(self) -> int:
+        return len(self._dict) if self._dict is not None else len(self._index or ())
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self._index is None:
+            self._index = KeyIndex({k: [v] for k, v in (self._dict or {}).items()})
+        return {"index": self._index}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._index = state["index"]
+        self._dict = None

@@ -1,0 +1,471 @@
+"""Secrets out of a file's text before it is chunked, counted, indexed or sent anywhere.
+
+``redact(text, path)`` replaces each secret it finds with a marker naming its kind,
+``[REDACTED:aws-access-key]``, keeps the code around it, and never adds or removes a line,
+so chunk line numbers still point into the file. What it finds:
+
+- tokens with a known shape, through detect-secrets' plugins: AWS, GitHub, GitLab, Slack,
+  Stripe, OpenAI, npm, PyPI, SendGrid, Twilio, Discord, Telegram, Mailchimp, Azure storage,
+  Artifactory and Square keys, JSON Web Tokens, and passwords in URLs (``://user:pw@``);
+- private key blocks (PEM, OpenSSH, PGP, PuTTY), over every line they span, also when
+  written as a string with ``\\n`` escapes;
+- assignments to secret-sounding names (password, secret, token, api key...) in code,
+  YAML, JSON, INI, TOML and ``.env`` files, when the value reads as a literal secret rather
+  than a placeholder, a name, a path, a URL or a UUID;
+- long high-entropy strings (detect-secrets' Shannon entropy) on lines about tokens,
+  secrets or authorization;
+- every other occurrence in the file of a value found above.
+
+It runs on every file of a repository, and almost every file holds no secret: one cheap
+pass over the lower-cased text rules most files out, and the detectors then run only on
+the few lines that pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+MARKER = "[REDACTED:{}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """One secret taken out of a file: where it was and what kind. Never its value."""
+
+    line: int  # 1-based
+    kind: str  # aws-access-key, github-token, private-key, password...
+
+
+# Substrings, lower-cased, that every secret we look for contains (or sits next to).
+# Searching the lower-cased text for them with one regex of plain literals is the fast
+# path; case matters again in the detectors.
+_HINTS = (
+    # names that announce a secret
+    "passw", "passphrase", "pwd", "_pass", "pass=", "pass:", "pass =", "pass :", "secret",
+    "token", "api_key", "apikey", "api-key", "access_key", "accesskey", "private_key",
+    "privatekey", "auth_key", "client_key", "signing_key", "credential", "bearer",
+    "authorization",
+    # shapes of known tokens
+    "akia", "asia", "abia", "acca", "a3t", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "glpat-",
+    "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-",
+    "gr1348941", "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "hooks.slack.com",
+    "k_live_", "t3blbkfj", "_authtoken", "pypi-age", "sg.", "accountkey=", "sq0csp-", "eyj",
+    "akc", "private key", "putty-user-key-file",
+)
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """One regex for many literals, nested by shared prefix: ``a(?:kia|sia|pi_key)``.
+    Python's re tries each branch of a flat alternation at every position; nested, it
+    rules most positions out on the first character (three times faster here)."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+_HINT_RE = re.compile(_trie_pattern(_HINTS))
+# passwords in URLs: cheap to test for separately ("@" and "://" are both rare)
+_URL_AUTH = re.compile(r"://[^\s/@:'\"]+:[^\s/@'\"]+@")
+
+_KEY_HEAD = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+                       r"|PuTTY-User-Key-File-\d+:")
+_KEY_TAIL = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PUTTY_TAIL = re.compile(r"Private-MAC: *[0-9a-fA-F]+")
+# base64 runs of a key body; a run may not start right after a backslash (a "\n" escape)
+_B64_RUN = re.compile(r"(?<!\\)[A-Za-z0-9+/]{16,}={0,2}")
+MAX_KEY_LINES = 400
+
+# name <op> value: password = "x", "api_key": "x", token: x, PASS=x, secret := "x",
+# 'password' => 'x', password: str = "x", connect(password="x")
+_ASSIGN = re.compile(
+    r"""(?P<q>["']?)(?P<name>[A-Za-z_$@][\w.$-]*)(?P=q)\]?"""
+    r"""(?:[ \t]*:[ \t]*[\w.|\[\], ]{1,40}?(?=[ \t]*=))?"""  # a type annotation
+    r"""[ \t]*(?::=|=>|=(?!=)|:(?!:))[ \t]*"""
+    r"""(?:(?P<qv>["'`])(?P<quoted>[^"'`\n]{1,1000}?)(?P=qv)"""
+    r"""|(?P<bare>[^\s"'`#;,{}()\[\]<>=][^\s"'`#;,{}()\[\]<>]{0,999}))"""
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_PASSWORD_WORDS = frozenset({"password", "passwd", "pwd", "pass", "passphrase", "passwort",
+                             "contrasena", "contraseña", "pw"})
+_KEY_QUALIFIERS = frozenset({"api", "access", "secret", "private", "auth", "client", "signing",
+                             "encryption", "master", "account", "app", "service", "license",
+                             "subscription", "consumer", "storage", "webhook", "hmac"})
+# A secret-sounding name followed by one of these names something about the secret
+# (password_field, token_type, secret_name), not the secret itself.
+_BENIGN_LAST = frozenset("""
+    field fields label name names type types url uri urls endpoint length len min max reset
+    timeout help input widget validator validators form view template required prefix suffix
+    header cookie path file filename dir env var id ids count expires expiry age lifetime ttl
+    kind format pattern regex re class attr mode policy hasher hashers param params message
+    messages msg text error errors chars html selector placeholder hint strength changed change
+    done complete title description enabled disabled visible column col index idx
+    limit size period generator backend backends manager char display storage
+    setting settings option options function func method handler callback valid invalid
+    match matches mismatch regexp source sources provider providers location store holder
+""".split())
+_PLACEHOLDER = re.compile(
+    r"""^(?:\$\{?[\w.:-]*\}?|\$\(.*\)|\{\{.*\}\}|\{[\w.\s]*\}|<[^>]*>|%\(?\w*\)?[sdr]?|\[\w*\]"""
+    r"""|\*+|x+|X+|\.+|-+|_+|\?+|#+)$"""
+)
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DOTTED = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\))?$")
+_SNAKE_WORDS = re.compile(r"^_*[a-z]+(?:[_-][a-z]+)+_*$")
+_FORMATTING = re.compile(r"%[sdr(]|\{\d*\}|%\w+%|\.\.\.$|…$")
+_NON_SECRETS = frozenset("""
+    none null nil true false yes no on off undefined required optional string str bytes int
+    integer bool boolean text password passwd secret token key api_key apikey empty default
+    changeme value your_password your_token your_secret example dummy test pass pwd user
+    username
+""".split())
+_BEARER = re.compile(r"(?i)\b(?:bearer|token|basic)[ \t]+([A-Za-z0-9._~+/=-]{20,})")
+
+# Config formats write values bare (token: abc123); elsewhere only quoted literals count,
+# so ``password = get_password()`` or ``token = None`` never does.
+_BARE_SUFFIXES = (".yaml", ".yml", ".ini", ".cfg", ".conf", ".cnf", ".toml", ".properties",
+                  ".env", ".envrc", ".sh", ".bash", ".zsh", ".npmrc", ".pypirc", ".tfvars",
+                  ".netrc", ".pgpass")
+_BARE_NAMES = frozenset({"dockerfile", "containerfile", "makefile"})
+
+# detect-secrets type -> our marker name
+_KINDS = {
+    "AWS Access Key": "aws-access-key",
+    "GitHub Token": "github-token",
+    "GitLab Token": "gitlab-token",
+    "Slack Token": "slack-token",
+    "Stripe Access Key": "stripe-key",
+    "OpenAI Token": "openai-key",
+    "NPM tokens": "npm-token",
+    "PyPI Token": "pypi-token",
+    "SendGrid API Key": "sendgrid-key",
+    "Twilio API Key": "twilio-key",
+    "Discord Bot Token": "discord-token",
+    "Telegram Bot Token": "telegram-token",
+    "Mailchimp Access Key": "mailchimp-key",
+    "Azure Storage Account access key": "azure-storage-key",
+    "Artifactory Credentials": "artifactory-token",
+    "Square OAuth Secret": "square-oauth-secret",
+    "JSON Web Token": "jwt",
+    "Basic Auth Credentials": "url-password",
+}
+# Which kind wins when two detectors claim overlapping text: the most specific.
+_PRIORITY = {kind: 0 for kind in _KINDS.values()}
+_PRIORITY.update({"private-key": 0, "password": 1, "secret": 1, "token": 1, "api-key": 1,
+                  "credential": 1, "bearer-token": 2, "high-entropy-string": 3})
+# Values hunted for elsewhere in the file: long enough, and mixing kinds of character, so a
+# fixture password that is also a plain word ("testclient") does not blank out the word.
+MIN_REUSED_VALUE = 10
+
+
+@lru_cache(maxsize=1)
+def _plugins() -> tuple[tuple[str, Any], ...]:
+    """detect-secrets' regex plugins, imported on first use (the import costs ~0.2 s)."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    classes: dict[str, Any] = get_mapping_from_secret_type_to_class()
+    return tuple((kind, classes[name]()) for name, kind in _KINDS.items() if name in classes)
+
+
+@lru_cache(maxsize=1)
+def _any_plugin() -> re.Pattern[str]:
+    """All the plugins' patterns as one: most candidate lines match none of them."""
+    parts = []
+    for _, plugin in _plugins():
+        for regex in plugin.denylist:
+            flags = "i" if regex.flags & re.IGNORECASE else ""
+            parts.append(f"(?{flags}:{regex.pattern})" if flags else f"(?:{regex.pattern})")
+    return re.compile("|".join(parts))
+
+
+@lru_cache(maxsize=1)
+def _entropy() -> tuple[Any, Any]:
+    from detect_secrets.plugins.high_entropy_strings import (
+        Base64HighEntropyString,
+        HexHighEntropyString,
+    )
+
+    return Base64HighEntropyString(limit=4.5), HexHighEntropyString(limit=3.0)
+
+
+def redact(text: str, path: str = "") -> tuple[str, tuple[Redaction, ...]]:
+    """The text with every secret found replaced by a marker, and where each one was.
+
+    Lines are never added or removed. ``path`` decides which assignment syntax counts
+    (bare values only in config files).
+    """
+    rows = _candidate_rows(text)
+    if not rows:
+        return text, ()
+    lines = text.split("\n")
+    found: list[Redaction] = []
+    values: dict[str, str] = {}
+    done_until = -1
+    bare = _bare_values(path)
+    for row in rows:
+        if row <= done_until:
+            continue
+        line = lines[row]
+        head = _KEY_HEAD.search(line)
+        if head:
+            done_until = _redact_key_block(lines, row, head.end(), head.group(), found)
+            if done_until > row:
+                continue
+            line = lines[row]
+        spans = list(_spans(line, bare))
+        if spans:
+            lines[row] = _apply(line, spans, row, found, values)
+    out = "\n".join(lines)
+    out = _redact_reused(out, values, found)
+    found.sort(key=lambda r: (r.line, r.kind))
+    return out, tuple(dict.fromkeys(found))
+
+
+def _candidate_rows(text: str) -> list[int]:
+    """0-based rows that hold a hint of a secret, in order."""
+    # Positions are in the lower-cased copy, which may be longer ("İ" lowers to two
+    # characters) but has the same newlines, so rows are counted there.
+    low = text.lower()
+    starts = [m.start() for m in _HINT_RE.finditer(low)]
+    if "@" in low and "://" in low:
+        starts.extend(m.start() for m in _URL_AUTH.finditer(low))
+        starts.sort()
+    rows: list[int] = []
+    row = last = 0
+    for pos in starts:
+        row += low.count("\n", last, pos)
+        last = pos
+        if not rows or rows[-1] != row:
+            rows.append(row)
+    return rows
+
+
+def _bare_values(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    return (name.startswith(".env") or name.endswith(_BARE_SUFFIXES) or name in _BARE_NAMES
+            or ".env." in name)
+
+
+def _spans(line: str, bare: bool) -> Iterator[tuple[int, int, str]]:
+    """(start, end, kind) of every secret in one line."""
+    if _any_plugin().search(line):
+        for kind, plugin in _plugins():
+            yield from _plugin_spans(line, kind, plugin)
+    for m in _ASSIGN.finditer(line):
+        group = "quoted" if m.group("quoted") is not None else "bare"
+        if group == "bare" and not bare:
+            continue
+        kind = _secret_name(m.group("name"))
+        value = m.group(group)
+        if kind and _looks_secret(value):
+            yield m.start(group), m.end(group), kind
+    for m in _BEARER.finditer(line):
+        if _high_entropy(m.group(1), 3.5):
+            yield m.start(1), m.end(1), "bearer-token"
+    b64, hexa = _entropy()
+    for plugin in (b64, hexa):
+        for value in set(plugin.analyze_string(line)):
+            if len(value) >= 20 and plugin.calculate_shannon_entropy(value) > plugin.entropy_limit:
+                yield from _occurrences(line, value, "high-entropy-string")
+
+
+_DELIMITERS = " \t'\"=:"
+_JWT_TAIL = re.compile(r"[A-Za-z0-9_.+/=-]*")
+
+
+def _plugin_spans(line: str, kind: str, plugin: Any) -> Iterator[tuple[int, int, str]]:
+    """Spans of one plugin's patterns. Its ``analyze_string`` yields regex groups, which
+    for some patterns are only the prefix (``ghp``), so the spans come from the patterns."""
+    for regex in plugin.denylist:
+        for m in regex.finditer(line):
+            start, end = m.span()
+            if m.re.groups and m.group(1) and m.start(1) > start:
+                # the secret part (an AWS secret key, a URL's password); a group at the
+                # start is a token's prefix (ghp, glpat) and the secret is the whole match
+                start, end = m.span(1)
+            while start < end and line[start] in _DELIMITERS:
+                start += 1
+            while end > start and line[end - 1] in _DELIMITERS:
+                end -= 1
+            if kind == "url-password" and not _looks_secret(line[start:end]):
+                continue  # http://user:password@host in docs
+            if kind == "jwt":
+                try:
+                    if not plugin.is_formally_valid(line[start:end]):
+                        continue
+                except (RecursionError, ValueError):  # json.loads on a crafted header
+                    continue
+                tail = _JWT_TAIL.match(line, end)  # the pattern stops before the signature
+                end = tail.end() if tail else end
+            if end - start >= (4 if kind == "url-password" else 8):
+                yield start, end, kind
+
+
+def _occurrences(line: str, value: str, kind: str) -> Iterator[tuple[int, int, str]]:
+    start = line.find(value)
+    while start >= 0:
+        yield start, start + len(value), kind
+        start = line.find(value, start + len(value))
+
+
+def _secret_name(name: str) -> str:
+    """The kind of secret a name announces (password, secret, token, api-key), or ''."""
+    words = [w for w in re.split(r"[^a-z0-9ñ]+", _CAMEL.sub("_", name).lower()) if w]
+    if not words or words[-1] in _BENIGN_LAST:
+        return ""
+    kind = ""
+    for i, w in enumerate(words):
+        if w in _PASSWORD_WORDS or w.startswith("passw") or w.endswith("password"):
+            return "password"
+        if "secret" in w:
+            kind = kind or "secret"
+        elif w in ("token", "tokens") or (w.endswith("token") and len(w) > 5):
+            kind = kind or "token"
+        elif w in ("apikey", "accesskey", "privatekey", "authkey") or (
+                w in ("key", "keys") and i > 0 and words[i - 1] in _KEY_QUALIFIERS):
+            kind = kind or "api-key"
+        elif w in ("credential", "credentials", "creds"):
+            kind = kind or "credential"
+    return kind
+
+
+def _looks_secret(value: str) -> bool:
+    """A literal that could be a secret: not a placeholder, a name, a path, a URL or a UUID."""
+    v = value.strip()
+    if len(v) < 4 or len(set(v)) < 3 or any(ch.isspace() for ch in v):
+        return False
+    if v.lower() in _NON_SECRETS or _PLACEHOLDER.match(v) or _UUID.match(v):
+        return False
+    if _DOTTED.match(v) or _SNAKE_WORDS.match(v) or _FORMATTING.search(v):
+        return False
+    if v.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")) and "@" not in v:
+        return False
+    if "://" in v and "@" not in v:
+        return False
+    return not v.startswith(("env(", "os.environ", "process.env", "getenv"))
+
+
+def _high_entropy(value: str, limit: float) -> bool:
+    b64, _ = _entropy()
+    return bool(b64.calculate_shannon_entropy(value) > limit)
+
+
+def _apply(line: str, spans: list[tuple[int, int, str]], row: int, found: list[Redaction],
+           values: dict[str, str]) -> str:
+    """Replace the spans (merged where they overlap; the most specific kind names them)."""
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    merged: list[list[Any]] = []
+    for start, end, kind in spans:
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], end)
+            if _PRIORITY.get(kind, 9) < _PRIORITY.get(last[2], 9):
+                last[2] = kind
+        else:
+            merged.append([start, end, kind])
+    out = []
+    pos = 0
+    for start, end, kind in merged:
+        out.append(line[pos:start])
+        out.append(MARKER.format(kind))
+        value = line[start:end]
+        if _reusable(value):
+            values.setdefault(value, kind)
+        found.append(Redaction(row + 1, kind))
+        pos = end
+    out.append(line[pos:])
+    return "".join(out)
+
+
+def _redact_key_block(lines: list[str], row: int, body_start: int, head: str,
+                      found: list[Redaction]) -> int:
+    """Blank out the body of the key block whose header is on ``row``; the last row done."""
+    putty = head.startswith("PuTTY")
+    tail_re = _PUTTY_TAIL if putty else _KEY_TAIL
+    # the tail on the same line (a key written as one string with \n escapes) or below
+    end_row, end_col = -1, 0
+    m = tail_re.search(lines[row], body_start)
+    if m:
+        end_row, end_col = row, (m.end() if putty else m.start())
+    else:
+        for r in range(row + 1, min(len(lines), row + MAX_KEY_LINES)):
+            m = tail_re.search(lines[r])
+            if m:
+                end_row, end_col = r, (m.end() if putty else m.start())
+                break
+    if end_row < 0:
+        # no tail: the body is the run of base64-looking lines below the header
+        end_row = row
+        while end_row + 1 < min(len(lines), row + MAX_KEY_LINES) and \
+                _B64_RUN.search(lines[end_row + 1]):
+            end_row += 1
+        end_col = len(lines[end_row])
+    replaced = False
+    for r in range(row, end_row + 1):
+        line = lines[r]
+        lo = body_start if r == row else 0
+        hi = end_col if r == end_row else len(line)
+        segment, n = _blank_runs(line[lo:hi], not replaced)
+        if n:
+            lines[r] = line[:lo] + segment + line[hi:]
+            replaced = True
+    if replaced:
+        found.append(Redaction(row + 1, "private-key"))
+    return end_row
+
+
+def _blank_runs(segment: str, first: bool) -> tuple[str, int]:
+    """Each base64 run of a key body removed; the first one (if ``first``) becomes the marker."""
+    count = 0
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return MARKER.format("private-key") if first and count == 1 else ""
+
+    return _B64_RUN.sub(sub, segment), count
+
+
+def _reusable(value: str) -> bool:
+    classes = (any(c.islower() for c in value) + any(c.isupper() for c in value)
+               + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
+    return len(value) >= MIN_REUSED_VALUE and classes >= 2
+
+
+def _redact_reused(text: str, values: dict[str, str], found: list[Redaction]) -> str:
+    """Every other occurrence of a secret already found, wherever it is in the file."""
+    for value in sorted(values, key=len, reverse=True):
+        if value not in text:
+            continue
+        kind = values[value]
+        parts = text.split(value)
+        line = 1
+        for part in parts[:-1]:
+            line += part.count("\n")
+            found.append(Redaction(line, kind))
+        text = MARKER.format(kind).join(parts)
+    return text
+
+
+def summary(redactions: Sequence[dict[str, Any]], limit: int = 3) -> str:
+    """One line for people, from ``Pack.stats["redactions"]``: how many secrets, where."""
+    files = len({r["path"] for r in redactions})
+    shown = ", ".join(f"{r['path']}:{r['line']} {r['type']}" for r in redactions[:limit])
+    more = f" and {len(redactions) - limit} more" if len(redactions) > limit else ""
+    noun = "secret" if len(redactions) == 1 else "secrets"
+    return (f"redacted {len(redactions)} {noun} in {files} file{'s' if files != 1 else ''} "
+            f"({shown}{more}); --no-redact keeps them")
