@@ -2,36 +2,57 @@
 
 ``pack(query, sources, budget=...)`` does everything once. A ``Packer`` builds (or loads)
 the index once and answers many queries: what a server or a notebook wants.
+
+Sources are paths (files and folders, each indexed and cached on its own, then merged
+with their paths prefixed by the root's name when there are several), in-memory
+documents (strings, ``Document``, LangChain ``Document``, LlamaIndex nodes, mappings with
+a ``text``), or any mix of them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
+import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .errors import ConfigError, SourceError
 from .index import Index, IndexSettings, Progress, index_sources, open_index, skipped_list
+from .models import APPROXIMATE_ENCODING, context_budget, estimate_cost, get_model
 from .pack import PackOptions, fit
 from .rank import Weights, rank
 from .render import FORMATS, render_json
 from .sources import SourceOptions, documents_to_sources
 from .tokens import DEFAULT_ENCODING, Tokenizer, get_tokenizer
 from .types import Document, Pack
+from .usage import append_usage, usage_log_path, usage_record
 
-Source = str | os.PathLike[str] | Document
+log = logging.getLogger("contextpack")
+
+#: A path (``str`` or ``os.PathLike``), a ``Document``, or any object with text (LangChain
+#: ``Document``, LlamaIndex node, a mapping with ``"text"``).
+Source = str | os.PathLike[str] | Document | Any
+
+# A string in a list longer than this, or holding a newline, is text, never a path.
+_PATH_MAX_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything that shapes a pack besides the query and the budget."""
+    """Everything that shapes a pack besides the query and the budget.
 
-    encoding: str = DEFAULT_ENCODING
+    ``encoding`` None counts with the ``model``'s encoding when it has one, else
+    cl100k_base; ``tokenizer_file`` (a Hugging Face ``tokenizer.json``) wins over both.
+    ``model`` sizes the default budget to its context window and prices the pack.
+    """
+
+    encoding: str | None = None
     tokenizer_file: str | None = None
     embedder: str = DEFAULT_EMBEDDER
     sources: SourceOptions = SourceOptions()
@@ -40,54 +61,118 @@ class Settings:
     jobs: int | None = None
     weights: Weights = field(default_factory=Weights)
     pack: PackOptions = field(default_factory=PackOptions)
+    redact: bool = True  # secrets become [REDACTED:kind] markers before anything is packed
+    model: str | None = None  # a name from models.py: context window, encoding, price
+    usage_log: str | None = None  # a JSONL file to append one line per pack to
 
 
 class Packer:
-    """An index of some sources, ready to answer many queries."""
+    """An index of some sources, ready to answer many queries.
+
+    ``Packer(sources, settings)`` or ``Packer(sources, model="gpt-4o", embedder="none")``:
+    keyword options override fields of ``settings``.
+    """
 
     def __init__(
         self,
         sources: Source | Sequence[Source],
         settings: Settings | None = None,
         progress: Progress | None = None,
+        **options: Any,
     ) -> None:
-        self.settings = settings or Settings()
-        self.tokenizer: Tokenizer = get_tokenizer(self.settings.encoding,
-                                                  self.settings.tokenizer_file)
+        settings = settings or Settings()
+        if options:
+            unknown = sorted(set(options) - {f.name for f in dataclasses.fields(Settings)})
+            if unknown:
+                known = ", ".join(f.name for f in dataclasses.fields(Settings))
+                raise ConfigError(f"unknown option {unknown[0]!r}; options are {known}",
+                                  unknown[0])
+            settings = dataclasses.replace(settings, **options)
+        self.settings = settings
+        if settings.model:
+            get_model(settings.model)  # an unknown name fails before any indexing
+        self.tokenizer: Tokenizer = _tokenizer_for(settings)
         self.embedder: Embedder | None = get_embedder(self.settings.embedder)
         self._sources = sources
         self._progress = progress
+        self._roots: list[str] = []
+        self._n_documents = 0
+        #: the in-memory documents given, and the path each got in the index (ids made
+        #: unique: chunks of one file share an id, and become ``id``, ``id#2``...)
+        self.documents: list[Document] = []
+        self.document_paths: list[str] = []
         self.index: Index = self._open()
 
     def _open(self) -> Index:
-        path, docs = _split_sources(self._sources)
-        if path is not None:
-            return open_index(
-                path,
-                self.tokenizer,
-                self.embedder,
-                IndexSettings(self.settings.sources, self.settings.cache_dir,
-                              self.settings.use_cache, self.settings.jobs),
-                self._progress,
-            )
-        return index_sources(list(documents_to_sources(docs)), self.tokenizer, self.embedder,
-                             progress=self._progress)
+        roots, docs = _split_sources(self._sources)
+        self._roots, self._n_documents = roots, len(docs)
+        self.documents, self.document_paths = docs, []
+        if len(roots) == 1 and not docs:  # the common case: that root's index as it is
+            return self._open_root(roots[0])
+        parts: list[tuple[str, Index]] = []
+        names = _root_names(roots) if len(roots) > 1 else [""]
+        taken: set[str] = set()
+        for root, name in zip(roots, names, strict=False):
+            index = self._open_root(root)
+            # A folder's files go under its name; a file root's one path (its base name)
+            # gets the folders that tell it apart from the other roots.
+            if not name:
+                prefix = ""
+            elif os.path.isdir(root):
+                prefix = f"{name}/"
+            else:
+                prefix = name[: len(name) - len(os.path.basename(name))]
+            parts.append((prefix, index))
+            taken.update(prefix + p for p in index.paths)
+        if docs:
+            sources = _unique_paths(list(documents_to_sources(docs)), taken)
+            self.document_paths = [src.path for src in sources]
+            parts.append(("", index_sources(sources, self.tokenizer, self.embedder,
+                                            progress=self._progress,
+                                            redact=self.settings.redact)))
+        if len(parts) == 1:
+            return parts[0][1]
+        from .merge import merge_indexes
+
+        return merge_indexes(parts)
+
+    def _open_root(self, path: str) -> Index:
+        index = open_index(
+            path,
+            self.tokenizer,
+            self.embedder,
+            IndexSettings(self.settings.sources, self.settings.cache_dir,
+                          self.settings.use_cache, self.settings.jobs,
+                          redact=self.settings.redact),
+            self._progress,
+        )
+        if index.n_files == 0:
+            raise _nothing_to_pack(path, index)
+        return index
 
     def refresh(self) -> Index:
         """Bring the index up to date with the files on disk (cheap when nothing changed)."""
         self.index = self._open()
         return self.index
 
-    def pack(self, query: str = "", budget: int = 8000, format: str = "markdown",
+    def pack(self, query: str = "", budget: int | None = None, format: str = "markdown",
              reserve_output_tokens: int = 0) -> Pack:
-        """Rank the index against ``query`` and fit the best of it into ``budget`` tokens."""
+        """Rank the index against ``query`` and fit the best of it into ``budget`` tokens
+        less ``reserve_output_tokens`` (kept free for the answer).
+
+        Without a budget, the settings' model's context window is the budget (8000 tokens
+        when no model is set).
+        """
+        pack = self._pack(query, budget, format, reserve_output_tokens)
+        self._log_usage(pack)
+        return pack
+
+    def _pack(self, query: str, budget: int | None, format: str,
+              reserve_output_tokens: int) -> Pack:
         if format not in FORMATS:
             raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}",
                               format)
-        if reserve_output_tokens < 0:
-            raise ConfigError(f"reserve must not be negative, not {reserve_output_tokens}",
-                              reserve_output_tokens)
-        room = budget - reserve_output_tokens
+        room = context_budget(budget, self.settings.model, reserve_output_tokens)
         t0 = time.perf_counter()
         ranking = rank(self.index, query, self.embedder, self.settings.weights)
         t_rank = time.perf_counter() - t0
@@ -96,6 +181,14 @@ class Packer:
                      self.settings.pack, len(skipped))
         t_pack = time.perf_counter() - t0 - t_rank
         stats = self._stats(fitted.items, fitted.header.tokens, ranking, skipped, t_rank, t_pack)
+        model = self.settings.model
+        if model or reserve_output_tokens:
+            stats["window"] = {"model": get_model(model).name if model else None,
+                               "total": room + reserve_output_tokens,
+                               "reserve_output_tokens": reserve_output_tokens,
+                               "context": room}
+        if model:
+            stats["cost"] = estimate_cost(model, stats["source_tokens"], fitted.header.tokens)
         text = fitted.text
         if format == "json":
             # Timings vary run to run; the JSON must not.
@@ -112,7 +205,23 @@ class Packer:
             dropped=fitted.dropped,
             skipped=tuple(skipped),
             stats=stats,
+            reserve_output_tokens=reserve_output_tokens,
+            model=get_model(model).name if model else None,
         )
+
+    def _log_usage(self, pack: Pack, kind: str = "pack") -> None:
+        path = usage_log_path(self.settings.usage_log)
+        if path is None:
+            return
+        cost = pack.stats.get("cost") or {}
+        append_usage(path, usage_record(
+            query=pack.query, budget=pack.budget, tokens=pack.tokens,
+            source_tokens=int(pack.stats.get("source_tokens", 0)),
+            sources=[os.path.abspath(r) for r in self._roots],
+            documents=self._n_documents, encoding=pack.encoding, model=pack.model,
+            reserve_output_tokens=pack.reserve_output_tokens, kind=kind,
+            cost_usd=cost.get("pack_usd"),
+        ))
 
     def _stats(self, items: Sequence[Any], tokens: int, ranking: Any, skipped: list[Any],
                t_rank: float, t_pack: float) -> dict[str, Any]:
@@ -132,74 +241,215 @@ class Packer:
             "named_files": ranking.named_files,
             "skipped": dict(sorted(Counter(s.reason.split(" (")[0] for s in skipped).items())),
             "embedder": index.model_id,
+            # where secrets were replaced by markers, in all the sources (never the values)
+            "redactions": [{"path": p, "line": r.line, "type": r.kind}
+                           for p, found in zip(index.paths, index.redactions, strict=True)
+                           for r in found],
             "seconds": {"rank": round(t_rank, 3), "pack": round(t_pack, 3)},
         }
 
 
-def _split_sources(sources: Source | Sequence[Source]) -> tuple[str | None, list[Document]]:
-    """One path, or any number of documents (strings or Document objects)."""
-    if isinstance(sources, (str, os.PathLike)) and not isinstance(sources, Document):
-        return os.fspath(sources), []
-    if isinstance(sources, Document):
-        return None, [sources]
-    items = list(sources)
+def _nothing_to_pack(path: str, index: Index) -> SourceError:
+    skipped = skipped_list(index)
+    if skipped:
+        reasons = Counter(s.reason.split(" (")[0] for s in skipped)
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+        detail = f"every file was left out ({why})"
+    else:
+        detail = "it holds no files once ignore rules and --include/--exclude apply"
+    return SourceError(f"no files to pack under {path!r}: {detail}", path)
+
+
+def _tokenizer_for(settings: Settings) -> Tokenizer:
+    """A tokenizer.json file, else the encoding named, else the model's, else cl100k_base."""
+    if settings.tokenizer_file or settings.encoding:
+        return get_tokenizer(settings.encoding, settings.tokenizer_file)
+    if settings.model:
+        model = get_model(settings.model)
+        if model.encoding is None:
+            log.warning("%s has no public tiktoken encoding: counting with %s, an "
+                        "approximation; pass its tokenizer.json (tokenizer=...) for exact "
+                        "budgets", model.name, APPROXIMATE_ENCODING)
+        return get_tokenizer(model.encoding or APPROXIMATE_ENCODING)
+    return get_tokenizer(DEFAULT_ENCODING)
+
+
+def _split_sources(sources: Source | Sequence[Source]) -> tuple[list[str], list[Document]]:
+    """Paths and documents, in the order given.
+
+    A lone ``str`` or ``os.PathLike`` is a path. In a list, ``os.PathLike`` objects are
+    paths, and a ``str`` is a path when it is one line naming an existing file or
+    folder, else a document's text (wrap a path in ``pathlib.Path`` to be explicit).
+    """
+    if isinstance(sources, (str, os.PathLike)):
+        return [os.fspath(sources)], []
+    if _is_document(sources):
+        return [], [_as_document(sources, 0)]
+    if isinstance(sources, (bytes, bytearray)):
+        raise SourceError("cannot pack bytes; decode them to str first")
+    try:
+        items = list(cast(Iterable[Any], sources))
+    except TypeError:
+        raise SourceError(f"cannot pack a {type(sources).__name__}; pass paths or "
+                          "documents (str, Document, or objects with text)") from None
     if not items:
         raise SourceError("no sources given: pass a path or some documents")
+    roots: list[str] = []
+    seen_roots: set[str] = set()
     docs: list[Document] = []
-    for s in items:
-        if isinstance(s, Document):
-            docs.append(s)
-        elif isinstance(s, Path):
-            if len(items) == 1:
-                return os.fspath(s), []
-            raise SourceError("pass one folder or file path, or a list of documents")
-        elif isinstance(s, str):
-            docs.append(Document(text=s))
-        elif hasattr(s, "text") or hasattr(s, "page_content"):
-            docs.append(_as_document(s))
+    for i, item in enumerate(items):
+        if isinstance(item, os.PathLike) or (isinstance(item, str) and _names_a_path(item)):
+            path = os.fspath(item)
+            if not os.path.exists(path):
+                raise SourceError(f"path {path!r} does not exist", path)
+            real = os.path.realpath(path)
+            if real not in seen_roots:  # the same root twice is indexed once
+                seen_roots.add(real)
+                roots.append(path)
+        elif isinstance(item, str):
+            if "\n" not in item and len(item) < 256 and ("/" in item or os.sep in item) \
+                    and not any(ch.isspace() for ch in item):
+                log.warning("packing %r as a document's text: no such file or folder "
+                            "(pass a pathlib.Path to mean a path)", item)
+            docs.append(Document(text=item))
+        elif _is_document(item):
+            docs.append(_as_document(item, i))
         else:
-            raise SourceError(f"cannot pack a {type(s).__name__}; pass paths or documents")
-    return None, docs
+            raise SourceError(f"cannot pack a {type(item).__name__} (source {i}); pass "
+                              "paths or documents (str, Document, or objects with text)")
+    return roots, docs
 
 
-def _as_document(obj: Any) -> Document:
-    text = getattr(obj, "text", None) or getattr(obj, "page_content", "") or ""
-    meta = dict(getattr(obj, "metadata", {}) or {})
-    ident = str(getattr(obj, "id", "") or meta.get("path") or meta.get("source") or
-                meta.get("url") or "")
-    return Document(text=text, id=ident, metadata=meta)
+def _names_a_path(text: str) -> bool:
+    return (0 < len(text) < _PATH_MAX_CHARS and "\n" not in text and "\0" not in text
+            and os.path.exists(text))
+
+
+_TEXT_KEYS = ("text", "page_content", "content")
+# Metadata naming where a document came from: a readable label that also tells its
+# language (``src/app.py``), preferred to opaque ids such as LlamaIndex's UUIDs.
+_PATH_KEYS = ("path", "file_path", "source", "url", "file_name", "filename")
+
+
+def _is_document(obj: Any) -> bool:
+    if isinstance(obj, Document):
+        return True
+    if isinstance(obj, Mapping):
+        return any(isinstance(obj.get(k), str) for k in _TEXT_KEYS)
+    return (hasattr(obj, "page_content") or callable(getattr(obj, "get_content", None))
+            or isinstance(getattr(obj, "text", None), str))
+
+
+def _as_document(obj: Any, position: int) -> Document:
+    """Our Document from a LangChain ``Document`` (``page_content``), a LlamaIndex node
+    (``get_content()``, ``node_id``), a mapping, or any object with ``text``."""
+    if isinstance(obj, Document):
+        return obj
+    if isinstance(obj, Mapping):
+        text = next((obj[k] for k in _TEXT_KEYS if isinstance(obj.get(k), str)), None)
+        meta = dict(obj.get("metadata") or {})
+        explicit = obj.get("id")
+    else:
+        if hasattr(obj, "page_content"):
+            text = obj.page_content
+        elif callable(getattr(obj, "get_content", None)):
+            text = obj.get_content()
+        else:
+            text = getattr(obj, "text", None)
+        meta = dict(getattr(obj, "metadata", None) or {})
+        explicit = getattr(obj, "id", None) or getattr(obj, "node_id", None)
+    if not isinstance(text, str):
+        raise SourceError(f"document {position} ({type(obj).__name__}) has no text: "
+                          f"expected a str, got {type(text).__name__}")
+    where = next((str(meta[k]) for k in _PATH_KEYS if meta.get(k)), "")
+    return Document(text=text, id=where or str(explicit or ""), metadata=meta)
+
+
+def _root_names(roots: Sequence[str]) -> list[str]:
+    """The shortest trailing part of each root's path that tells it from the others."""
+    parts = [os.path.realpath(r).strip(os.sep).split(os.sep) for r in roots]
+    depth = [1] * len(roots)
+    while True:
+        names = ["/".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
+        clash = {n for n in names if names.count(n) > 1}
+        if not clash:
+            return names
+        grew = False
+        for i, n in enumerate(names):
+            if n in clash and depth[i] < len(parts[i]):
+                depth[i] += 1
+                grew = True
+        if not grew:  # only reachable for distinct paths that render the same
+            return [f"{n}~{i}" if n in clash else n for i, n in enumerate(names)]
+
+
+def _unique_paths(sources: list[Any], taken: set[str]) -> list[Any]:
+    """Documents sharing an id (chunks of one file from a retriever) become ``id#2``,
+    ``id#3``...; their language still comes from the id."""
+    out = []
+    seen = set(taken)
+    for src in sources:
+        path = src.path
+        n = 1
+        while path in seen:
+            n += 1
+            path = f"{src.path}#{n}"
+        seen.add(path)
+        out.append(src if path == src.path else dataclasses.replace(src, path=path))
+    return out
 
 
 def pack(
     query: str,
     sources: Source | Iterable[Source],
-    budget: int = 8000,
+    budget: int | None = None,
     *,
-    encoding: str = DEFAULT_ENCODING,
-    tokenizer: str | None = None,
+    model: str | None = None,
+    reserve_output_tokens: int = 0,
+    encoding: str | None = None,
+    tokenizer: str | os.PathLike[str] | None = None,
     format: str = "markdown",
     embedder: str = DEFAULT_EMBEDDER,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    reserve_output_tokens: int = 0,
     cache: bool = True,
     cache_dir: str | None = None,
     progress: Progress | None = None,
+    redact: bool = True,
+    usage_log: str | os.PathLike[str] | None = None,
 ) -> Pack:
     """Pack the sources most relevant to ``query`` into ``budget`` tokens.
 
-    ``sources`` is a folder or file path, or documents (strings or objects with ``text``
-    and ``metadata``). ``tokenizer`` names a Hugging Face ``tokenizer.json`` to count
-    with instead of the tiktoken ``encoding``.
+    ``sources`` is a file or folder path, documents (strings, ``Document``, LangChain
+    documents, LlamaIndex nodes), or a list mixing them. ``model`` (a name from
+    ``contextpack.models``) makes its context window the default budget, its encoding
+    the default tokenizer, and prices the pack in ``stats["cost"]``;
+    ``reserve_output_tokens`` is kept free for the answer. ``tokenizer`` names a Hugging
+    Face ``tokenizer.json`` to count with instead of a tiktoken ``encoding``. Secrets are
+    replaced by ``[REDACTED:kind]`` markers (listed in ``stats["redactions"]``) unless
+    ``redact=False``. ``usage_log`` (or ``$CONTEXTPACK_USAGE_LOG``) gets one JSON line.
     """
     settings = Settings(
         encoding=encoding,
-        tokenizer_file=tokenizer,
+        tokenizer_file=os.fspath(tokenizer) if tokenizer is not None else None,
         embedder=embedder,
         sources=SourceOptions(include=tuple(include), exclude=tuple(exclude)),
         cache_dir=cache_dir,
         use_cache=cache,
+        redact=redact,
+        model=model,
+        usage_log=os.fspath(usage_log) if usage_log is not None else None,
     )
-    srcs = sources if isinstance(sources, (str, os.PathLike, Document)) else list(sources)
+    if isinstance(sources, (str, os.PathLike)) or _is_document(sources):
+        srcs: Source | Sequence[Source] = sources
+    else:
+        srcs = list(cast(Iterable[Any], sources))
+    # Unknown models and bad reserves fail before any indexing.
+    context_budget(budget, model, reserve_output_tokens)
     packer = Packer(srcs, settings, progress)
     return packer.pack(query, budget, format, reserve_output_tokens)
+
+
+# Importing the ``contextpack.pack`` stage module binds that name on the package, which
+# would hide this function from ``contextpack.pack(...)``: bind the function back.
+sys.modules[__name__.rpartition(".")[0]].pack = pack  # type: ignore[attr-defined]

@@ -1,0 +1,77 @@
+"""A LangChain document compressor: the retrieved documents that fit a token budget.
+
+    from contextpack.integrations.langchain import ContextpackCompressor
+
+    compressor = ContextpackCompressor(max_tokens=2000)
+    docs = compressor.compress_documents(retriever.invoke(query), query)
+
+Needs ``pip install contextpack[langchain]`` (``langchain-core``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+try:
+    from langchain_core.callbacks import Callbacks
+    from langchain_core.documents import BaseDocumentCompressor, Document
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "contextpack.integrations.langchain needs langchain-core: "
+        "pip install 'contextpack[langchain]'"
+    ) from exc
+from pydantic import ConfigDict, Field
+
+from ..compression import compress
+
+#: Metadata keys added to each returned document.
+SCORE_KEY = "contextpack_score"
+VIEW_KEY = "contextpack_view"
+TOKENS_KEY = "contextpack_tokens"
+
+
+class ContextpackCompressor(BaseDocumentCompressor):
+    """Keep the documents most relevant to the query that fit ``max_tokens``, shrinking
+    large ones to their relevant chunks (in full or as skeletons).
+
+    Returned documents come best first, with ``contextpack_score``, ``contextpack_view``
+    (``full``, ``skeleton`` or ``partial``) and ``contextpack_tokens`` added to their
+    metadata; their ``page_content`` token counts add up to ``max_tokens`` or less under
+    the chosen tokenizer: ``tokenizer`` (a ``tokenizer.json`` path), else ``encoding``,
+    else ``model``'s encoding, else cl100k_base.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_tokens: int = Field(gt=0, description="Budget for all returned page_content.")
+    encoding: str | None = None
+    tokenizer: str | None = None
+    model: str | None = None
+    embedder: str = "static"
+    redact: bool = True
+    usage_log: str | None = None
+
+    def compress_documents(
+        self,
+        documents: Sequence[Document],
+        query: str,
+        callbacks: Callbacks | None = None,
+    ) -> Sequence[Document]:
+        """The documents that fit, best first, shrunk where that pays."""
+        kept = compress(query, documents, self.max_tokens, **self._options())
+        out = []
+        for k in kept:
+            doc = documents[k.position]
+            meta = {**doc.metadata, SCORE_KEY: round(k.score, 6), VIEW_KEY: k.view,
+                    TOKENS_KEY: k.tokens}
+            out.append(Document(page_content=k.text, metadata=meta, id=doc.id))
+        return out
+
+    def _options(self) -> dict[str, Any]:
+        return {"encoding": self.encoding, "tokenizer_file": self.tokenizer,
+                "model": self.model, "embedder": self.embedder, "redact": self.redact,
+                "usage_log": self.usage_log}
+
+
+__all__ = ["SCORE_KEY", "TOKENS_KEY", "VIEW_KEY", "ContextpackCompressor"]
