@@ -81,8 +81,9 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Leave out files matching this glob (repeatable), e.g. 'tests/'.")(f)
     f = click.option("--max-file-size", type=click.IntRange(min=1), default=1_000_000,
                      show_default=True, metavar="BYTES", help="Skip larger files.")(f)
-    f = click.option("--encoding", default="cl100k_base", show_default=True,
-                     help="tiktoken encoding (or model name, e.g. gpt-4o) to count tokens with.")(f)
+    f = click.option("--encoding", default=None,
+                     help="tiktoken encoding (or model name, e.g. gpt-4o) to count tokens with "
+                          "[default: the --model's, else cl100k_base].")(f)
     f = click.option("--tokenizer", "tokenizer_file", metavar="PATH",
                      help="Count with a Hugging Face tokenizer.json instead of --encoding.")(f)
     f = click.option("--embedder", type=click.Choice(EMBEDDERS), default="static",
@@ -93,13 +94,16 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--cache-dir", metavar="DIR",
                      help="Cache folder (default: PATH/.contextpack, or $CONTEXTPACK_CACHE_DIR).")(f)
     f = click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes.")(f)
+    f = click.option("--no-redact", is_flag=True,
+                     help="Keep secrets (API keys, tokens, passwords, private keys) in the "
+                          "output instead of replacing them with [REDACTED:kind].")(f)
     f = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")(f)
     return f
 
 
 def _settings(include: tuple[str, ...], exclude: tuple[str, ...], max_file_size: int,
               encoding: str, tokenizer_file: str | None, embedder: str, no_cache: bool,
-              cache_dir: str | None, jobs: int | None) -> Any:
+              cache_dir: str | None, jobs: int | None, no_redact: bool = False) -> Any:
     from .api import Settings
     from .sources import SourceOptions
 
@@ -111,6 +115,7 @@ def _settings(include: tuple[str, ...], exclude: tuple[str, ...], max_file_size:
         cache_dir=cache_dir,
         use_cache=not no_cache,
         jobs=jobs,
+        redact=not no_redact,
     )
 
 
@@ -121,8 +126,15 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=str))
-@click.option("-b", "--budget", type=int, required=True, help="Hard limit on output tokens.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("-b", "--budget", type=int, default=None,
+              help="Hard limit on output tokens [default: the --model's context window].")
+@click.option("-m", "--model", default=None, metavar="NAME",
+              help="Size the budget to this model's context window, count with its encoding "
+                   "and estimate the cost (e.g. gpt-4o; see contextpack.models).")
+@click.option("--usage-log", metavar="FILE", default=None,
+              help="Append one JSON line per pack (time, query hash, tokens, cost) to FILE "
+                   "[default: $CONTEXTPACK_USAGE_LOG].")
 @click.option("--query", default=None, help="What the context is for.")
 @click.option("--query-file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="markdown",
@@ -131,23 +143,41 @@ def main() -> None:
 @click.option("--reserve", type=click.IntRange(min=0), default=0,
               help="Tokens to keep free for the model's answer (taken off the budget).")
 @source_options
-def build(path: str, budget: int, query: str | None, query_file: Any, fmt: str,
-          output: str | None, reserve: int, quiet: bool, **opts: Any) -> None:
-    """Pack the parts of PATH most relevant to a query into BUDGET tokens."""
+def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_log: str | None,
+          query: str | None, query_file: Any, fmt: str, output: str | None, reserve: int,
+          quiet: bool, **opts: Any) -> None:
+    """Pack the parts of PATHS most relevant to a query into BUDGET tokens."""
     if query is not None and query_file is not None:
         raise click.UsageError("give --query or --query-file, not both")
+    if budget is None and model is None:
+        raise click.UsageError("give --budget N or --model NAME")
     text = query_file.read() if query_file is not None else (query or "")
 
     def work() -> None:
+        from dataclasses import replace
+        from pathlib import Path
+
         from .api import Packer
 
         progress = StderrProgress(quiet)
-        packer = Packer(path, _settings(**opts), progress)
+        # Path objects: several roots are paths, never document text.
+        sources = paths[0] if len(paths) == 1 else [Path(p) for p in paths]
+        settings = replace(_settings(**opts), model=model, usage_log=usage_log)
+        packer = Packer(sources, settings, progress)
         progress.finish()
         result = packer.pack(text, budget, fmt, reserve)
         _write(result.text, output)
         if not quiet and output:
             click.echo(f"wrote {output}: {result.tokens:,} tokens of {result.budget:,}", err=True)
+        cost = result.stats.get("cost")
+        if not quiet and cost and cost.get("pack_usd") is not None:
+            click.echo(f"{cost['model']}: about ${cost['pack_usd']:.4f} of input for the pack vs "
+                       f"${cost['sources_usd']:.4f} for all {result.source_tokens:,} tokens "
+                       f"(list prices of {cost['prices_as_of']}; estimates)", err=True)
+        if not quiet and result.stats.get("redactions"):
+            from .redact import summary
+
+            click.echo(summary(result.stats["redactions"]), err=True)
 
     _run(work)
 
@@ -211,6 +241,48 @@ def stats(path: str, depth: int, top: int, quiet: bool, **opts: Any) -> None:
         click.echo(token_tree(packer.index, depth, top), nl=False)
 
     _run(work)
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(path_type=str))
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 naming the snapshots that are out of date.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=str),
+              help="Read this file instead of PATH's .contextpack.toml or pyproject.toml.")
+@click.option("--cache-dir", metavar="DIR",
+              help="Cache folder (default: PATH/.contextpack, or $CONTEXTPACK_CACHE_DIR).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or messages on stderr.")
+def snapshot(path: str, check: bool, config_file: str | None, cache_dir: str | None,
+             quiet: bool) -> None:
+    """Write the context snapshots PATH's configuration describes (a pre-commit hook).
+
+    Exits 1 when a snapshot was out of date (rewritten, or with --check only named), so a
+    commit stops until the refreshed files are added; 0 when all were current.
+    """
+
+    def work() -> Any:
+        from .snapshot import snapshot as take
+
+        # A hook's output is captured and shown only on failure: progress there is noise.
+        progress = StderrProgress(quiet or not sys.stderr.isatty())
+        results = take(path, check=check, config_file=config_file, cache_dir=cache_dir,
+                       progress=progress)
+        progress.finish()
+        return results
+
+    results = _run(work)
+    stale = [r for r in results if r.stale]
+    for r in stale:  # stderr, even with -q in --check: a failure must say what failed
+        if r.written and not quiet:
+            click.echo(f"contextpack: updated {r.output} ({r.tokens:,} of {r.budget:,} "
+                       "tokens)", err=True)
+        elif not r.written:
+            click.echo(f"contextpack: {r.output} is out of date", err=True)
+    if stale:
+        if check:
+            click.echo("run `contextpack snapshot` to refresh it, then add it to the commit",
+                       err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
