@@ -1,0 +1,803 @@
+#!/usr/bin/env python
+"""Relevance benchmark: does a B-token pack contain the code the real fix changed?
+
+SWE-bench Lite dev instances, each over the PyPI sdist of its repository with the gold
+hunks reverted to the pre-fix state.  Compares baselines (BM25 over files, BM25 over
+chunks, dense MiniLM over chunks) and the contextpack CLI on the same instances.
+See bench/README.md.  This script does not import the contextpack package.
+
+    nice -n 10 python bench/relevance.py                 # everything, all 4 packers
+    python bench/relevance.py --limit 5 --packers bm25-files,bm25-chunks
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import corpus as C  # noqa: E402
+import scoring as S  # noqa: E402
+
+ALL_PACKERS = ["bm25-files", "bm25-chunks", "dense", "contextpack"]
+DEFAULT_BUDGETS = [8000, 32000, 128000]
+log = C.log
+
+
+# ---------------------------------------------------------------- helpers
+def file_hash(*paths: Path) -> str:
+    h = hashlib.sha1()
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*.py")):
+                if "__pycache__" not in f.parts:
+                    h.update(str(f.relative_to(p)).encode())
+                    h.update(f.read_bytes())
+        elif p.exists():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def git_commit() -> str:
+    try:
+        r = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=C.REPO_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if r.returncode == 0 and r.stdout.strip():
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain"],
+                cwd=C.REPO_DIR,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            return r.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+    except Exception:  # noqa: BLE001
+        pass
+    return "none (no commit yet)"
+
+
+def load_goldlib(data_dir: Path):
+    p = Path(data_dir) / "goldlib.py"
+    if not p.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("goldlib", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def contextpack_exe() -> str | None:
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    return shutil.which("contextpack", path=path)
+
+
+def code_hash(*paths: Path) -> str:
+    """Hash of Python sources as parsed (ast.dump): comments and formatting do not count."""
+    import ast
+
+    h = hashlib.sha1()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(ast.dump(ast.parse(p.read_text(encoding="utf-8"))).encode())
+    return h.hexdigest()[:12]
+
+
+def fingerprint(packer: str, args) -> str:
+    """Cache key part that changes when a packer's code or arguments change."""
+    if packer == "contextpack":
+        exe = contextpack_exe() or "missing"
+        src = file_hash(C.REPO_DIR / "contextpack", C.REPO_DIR / "pyproject.toml")
+        return hashlib.sha1(f"{src}|{args.contextpack_args}|{exe}".encode()).hexdigest()[:12]
+    return code_hash(BENCH / "baselines.py", BENCH / "corpus.py")
+
+
+# ---------------------------------------------------------------- result cache
+class ResultCache:
+    """Raw results per packer: <cache>/results/<packer>.jsonl, keyed by
+    packer | fingerprint(code, args) | instance | budget (the last line for a key wins)."""
+
+    def __init__(self, cache: Path, fresh: list[str]):
+        self.dir = cache / "results"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.d: dict[str, dict] = {}
+        for p in fresh:
+            f = self.dir / f"{p}.jsonl"
+            if f.exists():
+                f.unlink()
+                log(f"--fresh: dropped cached results of {p}")
+        for f in self.dir.glob("*.jsonl"):
+            for line in open(f, encoding="utf-8"):
+                try:
+                    r = json.loads(line)
+                    self.d[r["key"]] = r
+                except (ValueError, KeyError):
+                    continue
+
+    @staticmethod
+    def key(packer, fp, iid, budget):
+        return f"{packer}|{fp}|{iid}|{budget}"
+
+    def get(self, k):
+        return self.d.get(k)
+
+    def put(self, rec):
+        self.d[rec["key"]] = rec
+        with open(self.dir / f"{rec['packer']}.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
+# ---------------------------------------------------------------- contextpack
+def run_contextpack(root: Path, query: str, budget: int, args, cache: Path) -> dict:
+    from baselines import count_tokens
+
+    exe = contextpack_exe()
+    if not exe:
+        return {"error": "contextpack CLI not found on PATH (pip install -e . in the venv)"}
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+        f.write(query)
+        qf = f.name
+    cmd = [
+        exe,
+        "build",
+        str(root),
+        "--query-file",
+        qf,
+        "--budget",
+        str(budget),
+        "--format",
+        "json",
+        *shlex.split(args.contextpack_args or ""),
+    ]
+    env = dict(
+        os.environ,
+        CONTEXTPACK_CACHE_DIR=str(cache / "contextpack"),
+        HF_HUB_OFFLINE="1",
+        OMP_NUM_THREADS=str(args.jobs),
+        MKL_NUM_THREADS=str(args.jobs),
+        TOKENIZERS_PARALLELISM="false",
+    )
+    t0 = time.time()
+    try:
+        r = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, timeout=args.contextpack_timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {args.contextpack_timeout}s", "seconds": time.time() - t0}
+    finally:
+        os.unlink(qf)
+    dt = time.time() - t0
+    if r.returncode != 0:
+        tail = " | ".join((r.stderr or r.stdout).strip().splitlines()[-4:])
+        return {"error": f"exit {r.returncode}: {tail[:600]}", "seconds": dt}
+    try:
+        data = json.loads(r.stdout)
+    except ValueError as e:
+        return {"error": f"stdout is not JSON ({e}): {r.stdout[:200]!r}", "seconds": dt}
+    viol = []
+    tokens = data.get("tokens")
+    if data.get("budget") != budget:
+        viol.append(f"budget field {data.get('budget')} != {budget}")
+    if not isinstance(tokens, int) or tokens > budget:
+        viol.append(f"tokens {tokens} > budget {budget}")
+    ctx = data.get("context")
+    if not isinstance(ctx, str):
+        viol.append("no context string")
+    else:
+        n = count_tokens(ctx)
+        if n != tokens:
+            viol.append(f"context re-counts to {n} tokens, JSON says {tokens}")
+        if n > budget:
+            viol.append(f"context re-counts to {n} > budget {budget}")
+    items = []
+    for it in data.get("items") or []:
+        try:
+            items.append(
+                [
+                    it["path"],
+                    int(it["start_line"]),
+                    int(it["end_line"]),
+                    it["view"],
+                    it.get("tokens"),
+                    it.get("kind"),
+                    it.get("symbol"),
+                ]
+            )
+            if it["view"] not in ("full", "skeleton", "mention"):
+                viol.append(f"unknown view {it['view']!r}")
+        except (KeyError, TypeError, ValueError) as e:
+            viol.append(f"bad item {it!r:.120} ({e})")
+    if viol:
+        log(f"!!! CONTRACT VIOLATION contextpack {root.parent.name} @{budget}: {'; '.join(viol)}")
+    return {
+        "items": items,
+        "tokens": tokens,
+        "seconds": dt,
+        "violations": viol,
+        "stats": data.get("stats"),
+        "encoding": data.get("encoding"),
+    }
+
+
+# ---------------------------------------------------------------- main
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=C.DEFAULT_DATA,
+        help="folder with swebench_lite_dev.jsonl, goldlib.py, revert_gold_in_sdist.py "
+        "(default: ../shared/bench next to the repo)",
+    )
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=C.DEFAULT_CACHE,
+        help="archives, unpacked sdists, corpora, embeddings, raw results "
+        "(default ~/.cache/contextpack-bench)",
+    )
+    ap.add_argument("--out", type=Path, default=BENCH / "results", help="report folder")
+    ap.add_argument(
+        "--packers", default=",".join(ALL_PACKERS), help="comma list from " + ",".join(ALL_PACKERS)
+    )
+    ap.add_argument("--budgets", default=",".join(map(str, DEFAULT_BUDGETS)))
+    ap.add_argument("--limit", type=int, default=None, help="first N selected instances")
+    ap.add_argument("--repos", default=None, help="comma list, e.g. django/django,sympy/sympy")
+    ap.add_argument("--instances", default=None, help="comma list of instance ids")
+    ap.add_argument(
+        "--all-instances",
+        action="store_true",
+        help="also run instances not marked sdist_revertible/gold_in_sdist",
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="torch threads for the dense model (and OMP threads for contextpack)",
+    )
+    ap.add_argument(
+        "--dense-missing",
+        choices=["embed", "skip"],
+        default="embed",
+        help="dense packer: embed chunks that lack a cached embedding first (default), "
+        "or skip those instances (use while --only embed runs elsewhere)",
+    )
+    ap.add_argument("--contextpack-args", default="", help="extra args for `contextpack build`")
+    ap.add_argument("--contextpack-timeout", type=int, default=1800)
+    ap.add_argument(
+        "--fresh", default="", help="comma list of packers whose cached results are dropped"
+    )
+    ap.add_argument(
+        "--no-pip",
+        action="store_true",
+        help="fetch every sdist from the simple index (skip pip download)",
+    )
+    ap.add_argument(
+        "--only",
+        choices=["fetch", "corpora", "embed", "report"],
+        default=None,
+        help="stop after this stage (embed: dense precompute of every chunk of the "
+        "selected corpora; report: rewrite the report from cached results)",
+    )
+    return ap.parse_args(argv)
+
+
+def select(rows, args):
+    chosen, skipped = [], []
+    want_ids = set(args.instances.split(",")) if args.instances else None
+    want_repos = set(args.repos.split(",")) if args.repos else None
+    for r in rows:
+        if want_ids is not None and r["instance_id"] not in want_ids:
+            continue
+        if want_repos is not None and r["repo"] not in want_repos:
+            continue
+        why = C.skip_reason(r)
+        if why and not args.all_instances:
+            skipped.append((r["instance_id"], why))
+        else:
+            chosen.append(r)
+    if args.limit is not None:
+        chosen = chosen[: args.limit]
+    return chosen, skipped
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    t_start = time.time()
+    cmdline = "python " + " ".join(
+        shlex.quote(a)
+        for a in [os.path.relpath(sys.argv[0], C.REPO_DIR)]
+        + (argv if argv is not None else sys.argv[1:])
+    )
+    packers = [p for p in args.packers.split(",") if p]
+    for p in packers:
+        if p not in ALL_PACKERS:
+            sys.exit(f"unknown packer {p!r}; choose from {ALL_PACKERS}")
+    budgets = [int(b) for b in args.budgets.split(",") if b]
+    cache = args.cache.expanduser().resolve()
+    data = args.data.resolve()
+    rows = C.load_instances(data)
+    chosen, skipped = select(rows, args)
+    log(
+        f"instances: {len(chosen)} selected, {len(skipped)} skipped "
+        f"(not sdist_revertible / not gold_in_sdist)"
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    timing = (
+        json.loads((cache / "timing.json").read_text()) if (cache / "timing.json").exists() else {}
+    )
+
+    if args.only == "report":
+        write_report(args, cmdline, packers, budgets, chosen, skipped, {}, cache, timing)
+        return
+
+    # ---- fetch
+    t0 = time.time()
+    fetched = C.fetch_all(chosen, cache, use_pip=not args.no_pip)
+    dt = time.time() - t0
+    if any(v.get("how") not in ("cached", None) for v in fetched.values()):
+        timing["fetch_seconds"] = round(dt, 1)
+    failed_fetch = {k: v["error"] for k, v in fetched.items() if "error" in v}
+    log(f"fetch: {len(fetched) - len(failed_fetch)}/{len(fetched)} sdists ready in {dt:.0f}s")
+    if args.only == "fetch":
+        save_timing(cache, timing)
+        return
+
+    # ---- corpora
+    t0 = time.time()
+    corpora: dict[str, Path] = {}
+    excluded: list[tuple[str, str]] = []
+    built = 0
+    for r in chosen:
+        fn = r["sdist_filename"]
+        if fn in failed_fetch:
+            excluded.append((r["instance_id"], f"sdist not fetched: {failed_fetch[fn][:200]}"))
+            continue
+        try:
+            pre = (cache / "corpora" / r["instance_id"] / "revert.json").exists()
+            root, info = C.instance_corpus(r, Path(fetched[fn]["path"]), cache, data)
+            built += not pre
+        except Exception as e:  # noqa: BLE001
+            excluded.append((r["instance_id"], f"corpus build failed: {e}"))
+            continue
+        if info["revert_rc"] != 0:
+            excluded.append(
+                (
+                    r["instance_id"],
+                    "revert script failed: " + info["revert_log"].replace("\n", " ")[:200],
+                )
+            )
+            continue
+        corpora[r["instance_id"]] = root
+    dt = time.time() - t0
+    if built:
+        timing["corpora_seconds"] = round(dt, 1)
+        timing["corpora_built"] = built
+    log(f"corpora: {len(corpora)} ready ({built} built) in {dt:.0f}s; {len(excluded)} excluded")
+    for iid, why in excluded:
+        log(f"  excluded {iid}: {why}")
+    save_timing(cache, timing)
+    if args.only == "corpora":
+        return
+    run_rows = [r for r in chosen if r["instance_id"] in corpora]
+    # group by sdist so per-file caches are reused
+    run_rows.sort(key=lambda r: (r["repo"], r["sdist_filename"], r["instance_id"]))
+
+    if args.only == "embed" or ("dense" in packers and args.dense_missing == "embed"):
+        precompute_dense(run_rows, corpora, cache, args, timing)
+        if args.only == "embed":
+            return
+
+    results = run_packers(run_rows, corpora, packers, budgets, cache, args)
+    write_report(
+        args,
+        cmdline,
+        packers,
+        budgets,
+        chosen,
+        skipped + excluded,
+        results,
+        cache,
+        timing,
+        run_rows=run_rows,
+        corpora=corpora,
+        data=data,
+    )
+    log(f"done in {time.time() - t_start:.0f}s")
+
+
+def save_timing(cache: Path, timing: dict):
+    (cache / "timing.json").write_text(json.dumps(timing, indent=1))
+
+
+# ---------------------------------------------------------------- dense precompute
+def _tree_bytes(root: Path) -> int:
+    n = 0
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            try:
+                n += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return n
+
+
+def embed_order(run_rows, corpora):
+    """Order instances so that a partial precompute covers as many instances as possible:
+    sdists greedily by instances per estimated new chunk (size of the unpacked sdist; a later
+    version of a repo already embedded is assumed to cost a third of its size, as most of
+    its functions are unchanged), the instances of one sdist together."""
+    by_sdist: dict[str, list] = defaultdict(list)
+    for r in run_rows:
+        by_sdist[r["sdist_filename"]].append(r)
+    size = {fn: _tree_bytes(corpora[rs[0]["instance_id"]]) for fn, rs in by_sdist.items()}
+    done_repos: set[str] = set()
+    out = []
+    left = dict(by_sdist)
+    while left:
+
+        def value(fn):
+            rs = left[fn]
+            cost = size[fn] * (0.33 if rs[0]["repo"] in done_repos else 1.0)
+            return len(rs) / max(cost, 1)
+
+        fn = max(left, key=value)
+        out += left.pop(fn)
+        done_repos.add(by_sdist[fn][0]["repo"])
+    return out
+
+
+def precompute_dense(run_rows, corpora, cache, args, timing):
+    import baselines as B
+
+    store = B.EmbeddingStore(cache / "embeddings.sqlite")
+    fcache = B.FileCache(B.Vocab())
+    model = None
+    t0 = time.time()
+    done = 0
+    seen: set[str] = set()
+    rows = embed_order(run_rows, corpora)
+    for i, r in enumerate(rows):
+        root = corpora[r["instance_id"]]
+        todo = {}
+        for path, text in C.iter_text_files(root):
+            fi = fcache.get(path, text, terms=False)
+            for k, t in B.chunk_embed_keys(fi):
+                if k not in seen:
+                    todo[k] = t
+        seen.update(todo)
+        missing = store.missing(list(todo))
+        if not missing:
+            continue
+        if model is None:
+            model = B.DenseModel(args.jobs)
+        log(
+            f"dense precompute [{i + 1}/{len(rows)}] {r['instance_id']}: "
+            f"{len(missing)} chunks to embed"
+        )
+        missing.sort(key=lambda k: len(todo[k]))
+        t1 = time.time()
+        for j in range(0, len(missing), 1024):
+            part = missing[j : j + 1024]
+            vecs = model.encode([todo[k] for k in part])
+            store.put_many(list(zip(part, vecs, strict=True)))
+            done += len(part)
+            if (j // 1024) % 10 == 9:
+                rate = (j + len(part)) / (time.time() - t1)
+                log(f"  {j + len(part)}/{len(missing)} ({rate:.0f} chunks/s)")
+        dt1 = time.time() - t1
+        # saved after each instance, so an interrupted precompute still reports its time
+        timing["dense_precompute_seconds"] = round(
+            timing.get("dense_precompute_seconds", 0) + dt1, 1
+        )
+        timing["dense_chunks_embedded"] = timing.get("dense_chunks_embedded", 0) + len(missing)
+        timing["dense_unique_chunks"] = store.count()
+        cur = (
+            json.loads((cache / "timing.json").read_text())
+            if (cache / "timing.json").exists()
+            else {}
+        )
+        cur.update({k: v for k, v in timing.items() if k.startswith("dense_")})
+        save_timing(cache, cur)
+        log(f"  {len(missing)} chunks in {dt1:.0f}s ({len(missing) / max(dt1, 1e-9):.1f}/s)")
+        # the other instances of this sdist share most chunks; forget texts we no longer need
+        if len(fcache.d) > 60_000:
+            fcache.d.clear()
+    dt = time.time() - t0
+    log(f"dense precompute: {done} chunks embedded in {dt:.0f}s; store holds {store.count()}")
+
+
+# ---------------------------------------------------------------- packing
+def run_packers(run_rows, corpora, packers, budgets, cache, args):
+    rc = ResultCache(cache, [p for p in args.fresh.split(",") if p])
+    fps = {p: fingerprint(p, args) for p in packers}
+    out = []
+    need_index = {"bm25-files", "bm25-chunks", "dense"}
+    B = None
+    if need_index & set(packers):
+        import baselines as B  # noqa: N812
+
+        vocab = B.Vocab()
+        fcache = B.FileCache(vocab)
+        counter = B.TokenCounter()
+        store = B.EmbeddingStore(cache / "embeddings.sqlite") if "dense" in packers else None
+        model = None
+    not_run = defaultdict(list)
+    for n, r in enumerate(run_rows, 1):
+        iid = r["instance_id"]
+        root = corpora[iid]
+        todo = [
+            (p, b)
+            for p in packers
+            for b in budgets
+            if rc.get(ResultCache.key(p, fps[p], iid, b)) is None
+        ]
+        if todo:
+            log(f"[{n}/{len(run_rows)}] {iid}: {len(todo)} packs to run")
+        idx = None
+        mat = None
+        miss = 0
+        for p, b in todo:
+            rec = {
+                "key": ResultCache.key(p, fps[p], iid, b),
+                "packer": p,
+                "instance_id": iid,
+                "repo": r["repo"],
+                "budget": b,
+            }
+            try:
+                if p == "contextpack":
+                    res = run_contextpack(root, r["problem_statement"], b, args, cache)
+                    rec.update(res)
+                else:
+                    if idx is None:
+                        idx = B.build_index(
+                            root,
+                            fcache,
+                            C.iter_text_files,
+                            want_bm25=any(q.startswith("bm25") for q, _ in todo),
+                        )
+                        rec_index_s = idx.build_seconds
+                    t0 = time.time()
+                    if p == "bm25-files":
+                        items, used = B.pack_bm25_files(
+                            idx, r["problem_statement"], b, vocab, counter
+                        )
+                    elif p == "bm25-chunks":
+                        items, used = B.pack_bm25_chunks(
+                            idx, r["problem_statement"], b, vocab, counter
+                        )
+                    else:
+                        if mat is None:
+                            mat, miss = B.corpus_matrix(idx, store)
+                        if miss:
+                            if args.dense_missing == "skip":
+                                not_run[p].append(iid)
+                                continue
+                            raise RuntimeError(f"{miss} chunks lack embeddings")
+                        if model is None:
+                            model = B.DenseModel(args.jobs)
+                        t0 = time.time()
+                        qvec = model.encode([r["problem_statement"]])[0]
+                        items, used = B.pack_dense(idx, qvec, mat, b, counter)
+                    rec["seconds"] = time.time() - t0
+                    rec["index_seconds"] = rec_index_s
+                    rec["tokens"] = used
+                    rec["items"] = [
+                        [it["path"], it["start_line"], it["end_line"], "full", it["tokens"]]
+                        for it in items
+                    ]
+                    if used > b:
+                        rec["violations"] = [f"baseline used {used} > {b}"]
+            except Exception as e:  # noqa: BLE001
+                import traceback
+
+                rec["error"] = f"{type(e).__name__}: {e}"
+                log(f"ERROR {p} {iid} @{b}: {rec['error']}\n{traceback.format_exc(limit=3)}")
+            rc.put(rec)
+        for p in packers:
+            for b in budgets:
+                out.append(rc.get(ResultCache.key(p, fps[p], iid, b)))
+    for p, ids in not_run.items():
+        log(f"{p}: {len(set(ids))} instances not run (embeddings not precomputed yet)")
+    return out
+
+
+# ---------------------------------------------------------------- report
+def _r4(x):
+    return None if x is None else round(float(x), 4)
+
+
+def write_report(
+    args,
+    cmdline,
+    packers,
+    budgets,
+    chosen,
+    skipped,
+    results,
+    cache,
+    timing,
+    run_rows=None,
+    corpora=None,
+    data=None,
+):
+    import report as R
+
+    raw = args.out / "relevance_raw.jsonl"
+    if args.only == "report":
+        rc = ResultCache(cache, [])
+        fps = {p: fingerprint(p, args) for p in packers}
+        results = []
+        run_rows = []
+        corpora = {}
+        skipped = list(skipped)
+        for r in chosen:
+            root = C.corpus_root(r, cache)
+            if root is None:
+                info = cache / "corpora" / r["instance_id"] / "revert.json"
+                why = "corpus not built"
+                if info.exists():
+                    log_ = json.loads(info.read_text())["revert_log"].replace("\n", " ")
+                    why = "revert script failed: " + log_[:200]
+                skipped.append((r["instance_id"], why))
+                continue
+            corpora[r["instance_id"]] = root
+            run_rows.append(r)
+            for p in packers:
+                for b in budgets:
+                    results.append(rc.get(ResultCache.key(p, fps[p], r["instance_id"], b)))
+        data = args.data.resolve()
+    gl = load_goldlib(data)
+    get_scopes = gl.get_scopes if gl else None
+    targets = {}
+    problems = []
+    module_dropped = 0
+    module_only = []
+    n_funcs = 0
+    for r in run_rows:
+        t = S.gold_targets(r, corpora[r["instance_id"]], get_scopes)
+        targets[r["instance_id"]] = t
+        module_dropped += t["module_dropped"]
+        n_funcs += len(t["functions"])
+        if t["module_only"]:
+            module_only.append(r["instance_id"])
+        for p in t["problems"]:
+            problems.append(f"{r['instance_id']}: {p}")
+    records = []
+    for rec in results:
+        if rec is None:
+            continue
+        t = targets[rec["instance_id"]]
+        if rec.get("error"):
+            sc = {
+                "file_recall": 0.0 if t["files"] else None,
+                "func_seen": 0.0 if t["functions"] else None,
+                "func_body": 0.0 if t["functions"] else None,
+            }
+        else:
+            items = [
+                {"path": it[0], "start_line": it[1], "end_line": it[2], "view": it[3]}
+                for it in rec.get("items", [])
+            ]
+            sc = S.score_pack(items, t)
+            sc.pop("functions", None)
+        records.append(
+            {
+                "packer": rec["packer"],
+                "instance_id": rec["instance_id"],
+                "repo": rec["repo"],
+                "budget": rec["budget"],
+                "scores": sc,
+                "seconds": _r4(rec.get("seconds")),
+                "index_seconds": _r4(rec.get("index_seconds")),
+                "tokens": rec.get("tokens"),
+                "n_items": len(rec.get("items") or []),
+                "error": rec.get("error"),
+                "violations": rec.get("violations") or [],
+                "key": rec["key"],
+            }
+        )
+    by_reason = defaultdict(list)
+    for iid, why in skipped:
+        cat = why.split(":")[0] if why.startswith("revert script failed") else why.split(" (")[0]
+        by_reason[cat].append(iid)
+    inst_note = (
+        f"{len(run_rows)} instances used (sdist_revertible and gold_in_sdist"
+        f"{'' if not args.all_instances else ', --all-instances'}); "
+        f"{len(skipped)} skipped: "
+        + "; ".join(f"{k}: {len(v)}" for k, v in by_reason.items())
+        + f". Function targets: {n_funcs} located; {module_dropped} `<module>` entries left "
+        f"out of function metrics; module-only instances scored on changed lines: "
+        f"{len(module_only)}; unlocated: {len(problems)}."
+    )
+    tn = []
+    if timing.get("fetch_seconds") is not None:
+        tn.append(f"sdist fetch {timing['fetch_seconds']:.0f}s")
+    if timing.get("corpora_seconds") is not None:
+        tn.append(
+            f"corpus build {timing['corpora_seconds']:.0f}s ({timing.get('corpora_built')} corpora)"
+        )
+    if timing.get("dense_precompute_seconds") is not None:
+        tn.append(
+            f"dense precompute {timing['dense_precompute_seconds']:.0f}s for "
+            f"{timing.get('dense_chunks_embedded')} chunks "
+            f"({timing.get('dense_unique_chunks')} unique chunks stored)"
+        )
+    idx_s = [rr["index_seconds"] for rr in records if rr.get("index_seconds")]
+    if idx_s:
+        tn.append(
+            f"baseline index build (BM25 + chunking, warm file cache) median "
+            f"{statistics.median(idx_s):.1f}s per corpus"
+        )
+    meta = {
+        "type": "meta",
+        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "commit": git_commit(),
+        "command": cmdline,
+        "data": str(data),
+        "packers": packers,
+        "budgets": budgets,
+        "instances_note": inst_note,
+        "timing_note": "; ".join(tn) or None,
+        "cache": str(cache),
+        "contextpack_args": args.contextpack_args,
+    }
+    extra = []
+    if skipped:
+        extra.append("## Skipped instances\n")
+        for iid, why in skipped:
+            extra.append(f"- {iid}: {why}")
+        extra.append("")
+    if problems:
+        extra.append("## Gold functions not located\n")
+        extra += [f"- {p}" for p in problems] + [""]
+    if module_only:
+        extra.append(
+            "Module-only gold instances (scored on module-level changed lines): "
+            + ", ".join(module_only)
+            + "\n"
+        )
+    meta["extra"] = "\n".join(extra)
+    with open(raw, "w", encoding="utf-8") as f:
+        f.write(json.dumps(meta) + "\n")
+        for rr in records:
+            f.write(json.dumps(rr) + "\n")
+    (args.out / "relevance.md").write_text(R.markdown(records, meta, packers))
+    R.plot(records, args.out / "relevance.png", packers)
+    log(f"wrote {args.out / 'relevance.md'}, relevance.png, {raw.name}")
+    summ = R.summarize(records, packers)
+    for p in packers:
+        for b in budgets:
+            d = summ.get((p, b))
+            if d:
+                log(
+                    f"  {p:12s} {b:>6}: FR {R.pct(d['file_recall'])}  FS {R.pct(d['func_seen'])}  "
+                    f"FB {R.pct(d['func_body'])}  errors {d['errors']}  "
+                    f"violations {d['violations']}"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Tables (markdown) and plot for the relevance bench, from per-(packer, instance, budget)
+records.  Can be run alone to regenerate the report from the raw JSONL:
+
+    python bench/report.py bench/results/relevance_raw.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from scoring import METRICS, mean
+
+LABELS = {"file_recall": "file recall", "func_seen": "function seen", "func_body": "function body"}
+
+
+def pct(x):
+    return "—" if x is None else f"{100 * x:.1f}"
+
+
+def _metric_values(recs, m):
+    return [r["scores"].get(m) if r.get("scores") else None for r in recs]
+
+
+def _packer_order(records, packers=None):
+    seen = list(dict.fromkeys(r["packer"] for r in records))
+    if packers:
+        return [p for p in packers if p in seen] + [p for p in seen if p not in packers]
+    return seen
+
+
+def summarize(records, packers=None):
+    """{(packer, budget): {metric: mean, n, n_<metric>, sec_median, sec_mean, tokens_mean,
+    errors, violations}}"""
+    by = defaultdict(list)
+    for r in records:
+        by[(r["packer"], r["budget"])].append(r)
+    out = {}
+    for key, recs in by.items():
+        d = {"n": len(recs)}
+        for m in METRICS:
+            d[m] = mean(_metric_values(recs, m))
+            d["n_" + m] = sum(v is not None for v in _metric_values(recs, m))
+        secs = [r["seconds"] for r in recs if r.get("seconds") is not None and not r.get("error")]
+        d["sec_median"] = statistics.median(secs) if secs else None
+        d["sec_mean"] = statistics.mean(secs) if secs else None
+        toks = [r.get("tokens") or 0 for r in recs if not r.get("error")]
+        d["tokens_mean"] = statistics.mean(toks) if toks else None
+        d["errors"] = sum(1 for r in recs if r.get("error"))
+        d["violations"] = sum(1 for r in recs if r.get("violations"))
+        out[key] = d
+    return out
+
+
+def markdown(records, meta: dict, packers=None) -> str:
+    packers = _packer_order(records, packers)
+    budgets = sorted({r["budget"] for r in records})
+    L = []
+    L.append("# Relevance benchmark: SWE-bench Lite dev (reverted sdists)\n")
+    for k in ("date", "commit", "command", "data", "instances_note", "timing_note"):
+        if meta.get(k):
+            v = meta[k]
+            L.append(f"- **{k.replace('_', ' ')}**: " + (f"`{v}`" if k == "command" else str(v)))
+    L.append("")
+    L.append(
+        "Metrics (percent, averaged over instances): **FR** file recall, **FS** function "
+        "seen, **FB** function body; see `bench/README.md`. A failed pack scores 0. "
+        "Seconds are per pack (for the baselines: ranking + filling, their index build "
+        "is reported separately; for contextpack: the whole CLI subprocess).\n"
+    )
+    L.append("## Overall\n")
+    L += overall_table(records, packers, budgets)
+    ids = {p: {r["instance_id"] for r in records if r["packer"] == p} for p in packers}
+    common = set.intersection(*ids.values()) if ids else set()
+    if any(v != common for v in ids.values()):
+        L.append(f"## Common instances only ({len(common)} instances that every packer ran)\n")
+        allids = set.union(*ids.values())
+        short = ", ".join(
+            f"{p} ran {len(v)} of {len(allids)}" for p, v in ids.items() if v != allids
+        )
+        L.append(
+            f"Packers with fewer instances: {short} (e.g. dense embeddings not yet "
+            "precomputed, `--dense-missing skip`).\n"
+        )
+        L += overall_table([r for r in records if r["instance_id"] in common], packers, budgets)
+    L.append("")
+    repos = sorted({r["repo"] for r in records})
+    L.append("## Per repository\n")
+    L.append("Cells: FR / FS / FB.\n")
+    for b in budgets:
+        L.append(f"### Budget {b}\n")
+        L.append("| repo | n | " + " | ".join(packers) + " |")
+        L.append("|---|---:|" + "---:|" * len(packers))
+        for repo in repos + ["**overall**"]:
+            sub = [
+                r
+                for r in records
+                if r["budget"] == b and (repo == "**overall**" or r["repo"] == repo)
+            ]
+            n = len({r["instance_id"] for r in sub})
+            cells = []
+            for p in packers:
+                recs = [r for r in sub if r["packer"] == p]
+                if not recs:
+                    cells.append("—")
+                    continue
+                cells.append(" / ".join(pct(mean(_metric_values(recs, m))) for m in METRICS))
+            L.append(f"| {repo} | {n} | " + " | ".join(cells) + " |")
+        L.append("")
+    errs = [r for r in records if r.get("error")]
+    viol = [r for r in records if r.get("violations")]
+    if viol:
+        L.append("## CONTRACT VIOLATIONS\n")
+        for r in viol[:50]:
+            L.append(
+                f"- {r['packer']} {r['instance_id']} @{r['budget']}: {'; '.join(r['violations'])}"
+            )
+        if len(viol) > 50:
+            L.append(f"- ... {len(viol) - 50} more")
+        L.append("")
+    if errs:
+        L.append("## Errors\n")
+        by = defaultdict(list)
+        for r in errs:
+            by[(r["packer"], r["error"][:160])].append(f"{r['instance_id']}@{r['budget']}")
+        for (p, e), ids in list(by.items())[:30]:
+            L.append(f"- {p} ({len(ids)}x, e.g. {ids[0]}): {e}")
+        L.append("")
+    if meta.get("extra"):
+        L.append(meta["extra"])
+    return "\n".join(L) + "\n"
+
+
+def overall_table(records, packers, budgets):
+    summ = summarize(records, packers)
+    L = [
+        "| packer | budget | FR | FS | FB | n (with fn targets) | mean tokens | s/pack median | "
+        "s/pack mean | errors | contract violations |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p in packers:
+        for b in budgets:
+            d = summ.get((p, b))
+            if not d:
+                continue
+            L.append(
+                f"| {p} | {b} | {pct(d['file_recall'])} | {pct(d['func_seen'])} | "
+                f"{pct(d['func_body'])} | {d['n']} ({d['n_func_seen']}) | "
+                f"{d['tokens_mean'] or 0:.0f} | "
+                f"{_sec(d['sec_median'])} | {_sec(d['sec_mean'])} | {d['errors']} | "
+                f"{d['violations']} |"
+            )
+    L.append("")
+    return L
+
+
+def _sec(x):
+    return "—" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
+
+
+def plot(records, out_png: Path, packers=None):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    packers = _packer_order(records, packers)
+    budgets = sorted({r["budget"] for r in records})
+    summ = summarize(records, packers)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+    for ax, m in zip(axes, METRICS, strict=True):
+        for p in packers:
+            xs = [b for b in budgets if (p, b) in summ and summ[(p, b)][m] is not None]
+            ys = [100 * summ[(p, b)][m] for b in xs]
+            if xs:
+                n_p = summ[(p, xs[0])]["n"]
+                ax.plot(xs, ys, marker="o", label=f"{p} (n={n_p})")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(budgets)
+        ax.set_xticklabels([f"{b // 1000}k" for b in budgets])
+        ax.set_title(LABELS[m])
+        ax.set_xlabel("budget (cl100k tokens)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mean over instances (%)")
+    axes[0].set_ylim(0, 100)
+    axes[-1].legend(loc="lower right", fontsize=8)
+    n = len({r["instance_id"] for r in records})
+    fig.suptitle(f"contextpack relevance bench: SWE-bench Lite dev, {n} instances")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    argv = argv or sys.argv[1:]
+    raw = Path(argv[0]) if argv else Path(__file__).parent / "results" / "relevance_raw.jsonl"
+    records, meta = [], {}
+    for line in open(raw, encoding="utf-8"):
+        r = json.loads(line)
+        if r.get("type") == "meta":
+            meta = r
+        else:
+            records.append(r)
+    out = raw.parent
+    (out / "relevance.md").write_text(markdown(records, meta, meta.get("packers")))
+    plot(records, out / "relevance.png", meta.get("packers"))
+    print(out / "relevance.md")
+
+
+if __name__ == "__main__":
+    main()
