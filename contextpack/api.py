@@ -193,7 +193,7 @@ class Packer:
         if format == "json":
             # Timings vary run to run; the JSON must not.
             steady = {k: v for k, v in stats.items() if k != "seconds"}
-            text = render_json(fitted.text, fitted.header, fitted.items, steady)
+            text = render_json(fitted.text, fitted.header, fitted.items, steady, fitted.dropped)
         return Pack(
             text=text,
             tokens=fitted.header.tokens,

@@ -142,10 +142,13 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout.")
 @click.option("--reserve", type=click.IntRange(min=0), default=0,
               help="Tokens to keep free for the model's answer (taken off the budget).")
+@click.option("--explain", is_flag=True,
+              help="On stderr: why each item was packed (its signals and score) and why the "
+                   "best of the rest were not.")
 @source_options
 def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_log: str | None,
           query: str | None, query_file: Any, fmt: str, output: str | None, reserve: int,
-          quiet: bool, **opts: Any) -> None:
+          explain: bool, quiet: bool, **opts: Any) -> None:
     """Pack the parts of PATHS most relevant to a query into BUDGET tokens."""
     if query is not None and query_file is not None:
         raise click.UsageError("give --query or --query-file, not both")
@@ -167,6 +170,10 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_l
         progress.finish()
         result = packer.pack(text, budget, fmt, reserve)
         _write(result.text, output)
+        if explain:
+            from .report import explain as explain_text
+
+            click.echo(explain_text(result), err=True, nl=False)
         if not quiet and output:
             click.echo(f"wrote {output}: {result.tokens:,} tokens of {result.budget:,}", err=True)
         cost = result.stats.get("cost")

@@ -46,6 +46,12 @@ class PackOptions:
     # Tokens of the budget left unused when choosing (the header still states the whole
     # budget): snapshots vary it to keep the previous choice while it still fits.
     headroom: int = 0
+    # Dependency closure: a chunk's callees and the types it names are worth this share
+    # of its value as skeletons, so a body comes with the signatures it relies on.
+    closure: float = 0.15
+    closure_from: int = 30  # best candidates whose references are followed
+    # Chunks sharing at least this share of their terms with a better one are dropped.
+    near_duplicate: float = 0.9
 
 
 @dataclass(slots=True)
@@ -56,6 +62,7 @@ class _Cand:
     value: float
     options: list[tuple[View, int, float]]  # (view, cost, value), cost ascending
     level: int = -1  # index into options; -1: not included
+    closure_of: int = -1  # the row whose references brought this one in, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +99,7 @@ def fit(
             budget,
             floor,
         )
-    cands = _candidates(index, ranking, options)
+    cands, dupes = _candidates(index, ranking, options)
     # Item costs are estimated (labels and class headers are not tokenized one by one);
     # the rendered text is counted exactly, and the room adjusted until it fits well.
     limit = max(budget - options.headroom, floor)
@@ -101,13 +108,13 @@ def fit(
     best: tuple[list[Item], str, Header] | None = None
     if not options.fill:
         def attempt(chosen: list[_Cand]) -> tuple[list[Item], str, Header]:
-            items = _items(index, chosen)
+            items = _items(index, chosen, ranking)
             return (items, *_render_fitting(items, index, ranking, counts, budget, text_fmt,
                                             query, skipped_files))
 
         best = _largest_prefix(cands, room, limit, text_fmt, attempt)
     for _ in range(4 if best is None else 0):
-        items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill))
+        items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill), ranking)
         text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
                                        query, skipped_files)
         if header.tokens <= limit:
@@ -129,7 +136,7 @@ def fit(
                 break
     items, text, header = best
     kept = {(i.chunk.path, i.chunk.start_line) for i in items}
-    return Fitted(tuple(items), text, header, _dropped(index, cands, kept))
+    return Fitted(tuple(items), text, header, _dropped(index, ranking, cands, dupes, kept))
 
 
 def _largest_prefix(cands: list[_Cand], room: int, limit: int, fmt: str,
@@ -209,11 +216,16 @@ def estimate_tokens(text: str) -> int:
     return len(text) * 2 // 7 + 2
 
 
-def _candidates(index: Index, ranking: Ranking, options: PackOptions) -> list[_Cand]:
+def _candidates(index: Index, ranking: Ranking, options: PackOptions,
+                ) -> tuple[list[_Cand], dict[int, int]]:
+    """The best chunks with their views' costs and values; also the near-duplicates
+    left out (row -> the better row they repeat)."""
     order = ranking.order()
     scores = ranking.scores
     best = float(scores[order[0]]) if len(order) else 0.0
-    seen_text: set[int] = set()
+    seen_text: dict[int, int] = {}
+    dupes: dict[int, int] = {}
+    near = _NearDuplicates(index, options.near_duplicate)
     out: list[_Cand] = []
     crc = index.text_crc
     for r in order:
@@ -222,30 +234,106 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions) -> list[_C
         score = float(scores[r])
         if score <= 0 and ranking.mode == "query":
             break
-        h = int(crc[r])
-        if h in seen_text:  # the same code twice (vendored copies, generated twins)
-            continue
-        seen_text.add(h)
         r = int(r)
-        f = int(index.chunk_file[r])
-        kind = index.kinds[r]
-        label = f"L{index.starts[r]}-{index.ends[r]} {kind} {index.symbols[r]}"
-        if index.part[r][0]:
-            label += " (part 10/10)"
-        context = index.contexts[r]
-        overhead = estimate_tokens(label) + (len(context) // 4 + 2 if context else 0) + 6
-        value = _value(score, best, options.sharpness)
-        opts: list[tuple[View, int, float]] = []
-        if options.mentions:
-            opts.append(("mention", estimate_tokens(label) + 5, value * options.mention_value))
-        full_cost = int(index.tok_full[r]) + overhead
-        skel_cost = int(index.tok_skel[r]) + overhead
-        if skel_cost < full_cost * 0.8:
-            opts.append(("skeleton", skel_cost, value * options.skeleton_value.get(kind, 0.3)))
-        opts.append(("full", full_cost, value))
-        opts.sort(key=lambda o: o[1])
-        out.append(_Cand(r, index.paths[f], score, value, opts))
-    return out
+        h = int(crc[r])
+        twin = seen_text.get(h)
+        if twin is None and len(out) < _NEAR_DUP_DEPTH:
+            twin = near.match(r)
+        if twin is not None:  # the same code twice (vendored copies, backends' twins)
+            dupes[r] = twin
+            continue
+        seen_text[h] = r
+        out.append(_candidate(index, r, score, _value(score, best, options.sharpness), options))
+    if options.closure > 0 and ranking.mode == "query":
+        _add_closure(index, ranking, out, options)
+    return out, dupes
+
+
+def _candidate(index: Index, r: int, score: float, value: float, options: PackOptions,
+               closure: float = 0.0) -> _Cand:
+    """A chunk's views with their estimated costs; ``closure`` raises its skeleton's value
+    (a signature something better relies on)."""
+    f = int(index.chunk_file[r])
+    kind = index.kinds[r]
+    label = f"L{index.starts[r]}-{index.ends[r]} {kind} {index.symbols[r]}"
+    if index.part[r][0]:
+        label += " (part 10/10)"
+    context = index.contexts[r]
+    overhead = estimate_tokens(label) + (len(context) // 4 + 2 if context else 0) + 6
+    opts: list[tuple[View, int, float]] = []
+    if options.mentions:
+        opts.append(("mention", estimate_tokens(label) + 5, value * options.mention_value))
+    full_cost = int(index.tok_full[r]) + overhead
+    skel_cost = int(index.tok_skel[r]) + overhead
+    skel_value = max(value * options.skeleton_value.get(kind, 0.3), closure)
+    if skel_cost < full_cost * 0.8:
+        opts.append(("skeleton", skel_cost, skel_value))
+    opts.append(("full", full_cost, max(value, skel_value)))
+    opts.sort(key=lambda o: o[1])
+    return _Cand(r, index.paths[f], score, value, opts)
+
+
+def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: PackOptions) -> None:
+    """Give the definitions the best chunks reference (callees, base classes, types) a
+    skeleton worth ``closure`` x the referrer's value. A name defined in more than a few
+    places is ambiguous and brings nothing."""
+    by_row = {c.row: c for c in cands}
+    table = index.symbols_by_name
+    for c in sorted(cands, key=lambda c: -c.value)[: options.closure_from]:
+        bonus = c.value * options.closure
+        if bonus < options.mention_value:
+            break
+        for name in index.refs[c.row]:
+            rows = table.get(name)
+            if rows is None or not 1 <= len(rows) <= _CLOSURE_MAX_DEFS:
+                continue
+            for r in rows:
+                r = int(r)
+                if r == c.row or index.kinds[r] not in _CLOSURE_KINDS:
+                    continue
+                have = by_row.get(r)
+                if have is not None:
+                    if have.closure_of < 0 and have.value >= bonus:
+                        continue
+                    new = _candidate(index, r, have.score, have.value, options, bonus)
+                    have.options, have.closure_of = new.options, c.row
+                    continue
+                new = _candidate(index, r, float(ranking.scores[r]), 0.0, options, bonus)
+                new.closure_of = c.row
+                by_row[r] = new
+                cands.append(new)
+
+
+_CLOSURE_MAX_DEFS = 3
+_CLOSURE_KINDS = frozenset({"function", "method", "class", "type"})
+_NEAR_DUP_DEPTH = 400  # candidates checked for near-duplicates (pairwise, so bounded)
+
+
+class _NearDuplicates:
+    """Chunks whose terms mostly repeat a better chunk's (the same method in three
+    database backends): Jaccard similarity of their term sets over a threshold, compared
+    only with chunks of about the same size."""
+
+    def __init__(self, index: Index, threshold: float) -> None:
+        self.index = index
+        self.threshold = threshold
+        self.kept: list[tuple[int, int, frozenset[int]]] = []  # (tokens, row, terms)
+
+    def match(self, r: int) -> int | None:
+        m = self.index.chunk_terms
+        if self.threshold >= 1.0 or m is None:
+            return None
+        terms = frozenset(m.indices[m.indptr[r] : m.indptr[r + 1]].tolist())
+        tokens = int(self.index.tok_full[r])
+        if len(terms) >= 8:  # tiny chunks (getters, one-liners) are alike by nature
+            for t, row, other in self.kept:
+                if abs(t - tokens) > 0.2 * max(t, tokens):
+                    continue
+                inter = len(terms & other)
+                if inter >= self.threshold * (len(terms) + len(other) - inter):
+                    return row
+        self.kept.append((tokens, r, terms))
+        return None
 
 
 def _hull(options: list[tuple[View, int, float]]) -> list[int]:
@@ -320,14 +408,30 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
     return [c for c in cands if c.level >= 0]
 
 
-def _items(index: Index, chosen: Sequence[_Cand]) -> list[Item]:
+def _items(index: Index, chosen: Sequence[_Cand], ranking: Ranking | None = None) -> list[Item]:
     items = [
         Item(index.chunk(c.row), c.options[c.level][0], c.options[c.level][1], c.score,
-             metadata={"value": c.options[c.level][2]})
+             _reason(index, ranking, c), metadata={"value": c.options[c.level][2]})
         for c in chosen
     ]
     items.sort(key=lambda i: (i.chunk.path, i.chunk.start_line, i.chunk.end_line))
     return items
+
+
+def _reason(index: Index, ranking: Ranking | None, c: _Cand) -> str:
+    """Why a chunk is in the pack, in one line: its signals, and what brought it in."""
+    parts = []
+    if ranking is not None:
+        contrib = ranking.contributions(c.row)
+        if contrib:
+            parts.append(" + ".join(f"{k} {v:.2f}" if k != "prior" else f"x prior {v:.2f}"
+                                    for k, v in contrib.items()))
+    parts.append(f"score {c.score:.3f}")
+    if c.closure_of >= 0:
+        by = c.closure_of
+        where = f"{index.paths[int(index.chunk_file[by])]}:{int(index.starts[by])}"
+        parts.append(f"referenced by {index.symbols[by] or 'module code'} ({where})")
+    return "; ".join(parts)
 
 
 def _shrink(items: list[Item]) -> list[Item]:
@@ -387,15 +491,28 @@ def _render_fitting(items: list[Item], index: Index, ranking: Ranking, counts: _
     return text, header_for(exact)
 
 
-def _dropped(index: Index, cands: list[_Cand], kept: set[tuple[str, int]],
-             limit: int = 50) -> tuple[Dropped, ...]:
+def _dropped(index: Index, ranking: Ranking, cands: list[_Cand], dupes: dict[int, int],
+             kept: set[tuple[str, int]], limit: int = 50) -> tuple[Dropped, ...]:
+    """The best chunks left out, with why: no room, or a near-duplicate of a better one."""
     out = []
-    for c in cands:
-        if (c.path, int(index.starts[c.row])) in kept:
+    by_row = {c.row: c for c in cands}
+    for r in ranking.order()[: limit * 4]:
+        r = int(r)
+        if ranking.scores[r] <= 0 and ranking.mode == "query":
+            break
+        chunk = index.chunk(r)
+        if (chunk.path, chunk.start_line) in kept:
             continue
-        cheapest = c.options[0][1] if c.options else 0
-        out.append(Dropped(index.chunk(c.row), c.score,
-                           f"no room: its smallest view needs about {cheapest} tokens"))
+        twin = dupes.get(r)
+        if twin is not None:
+            why = (f"near-duplicate of {index.paths[int(index.chunk_file[twin])]}:"
+                   f"{int(index.starts[twin])} {index.symbols[twin]}")
+        else:
+            c = by_row.get(r)
+            cheapest = c.options[0][1] if c is not None and c.options else 0
+            why = (f"no room: its smallest view needs about {cheapest} tokens and better "
+                   "chunks took the budget" if c is not None else "below the candidates kept")
+        out.append(Dropped(chunk, float(ranking.scores[r]), why))
         if len(out) >= limit:
             break
     return tuple(out)

@@ -7,6 +7,11 @@ Signals (each scaled to [0, 1] before weighing, see ``_scaled``):
 * ``dense``  cosine similarity of the chunk's and the query's embeddings (faiss search);
 * ``name``   definitions the query names exactly (``bulk_create``, ``QuerySet.delete``);
 * ``path``   files the query names (a path, a dotted module, a stack-trace frame);
+* ``where``  words of the query in a file's path (``urls``, ``resolvers``), weighed by
+             how few paths hold them: prose names the module it is about;
+* ``filemax`` the best fused score of any chunk in the same file: once a file is clearly
+             about the query, its other chunks are likelier than strangers' (the fix is
+             often next to the code the issue describes);
 * ``graph``  personalized PageRank from the best chunks over the reference graph, so the
              callers, callees and types around a hit rise with it.
 
@@ -24,7 +29,7 @@ import numpy as np
 from . import graph as graph_mod
 from .embed import Embedder
 from .index import Index
-from .lexical import BM25, query_terms, weigh_query
+from .lexical import BM25, query_terms, split_identifier, weigh_query
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,8 @@ class Weights:
     dense: float = 0.5
     name: float = 1.0
     path: float = 0.8
+    where: float = 0.0
+    filemax: float = 0.0
     graph: float = 0.3
     parent: float = 0.0  # chunks whose class (or file stem) the query names
     seeds: int = 20  # chunks that seed the graph walk
@@ -56,7 +63,7 @@ class Weights:
         return cls(**{k: type(getattr(cls(), k))(v) for k, v in values.items()})
 
 
-SIGNALS = ("bm25", "file", "dense", "name", "path", "parent", "graph")
+SIGNALS = ("bm25", "file", "dense", "name", "path", "where", "parent", "filemax", "graph")
 
 
 @dataclass
@@ -68,6 +75,19 @@ class Ranking:
     mode: str = "query"  # or "structure" when there was no query
     named_symbols: list[str] = field(default_factory=list)
     named_files: list[str] = field(default_factory=list)
+    weights: Weights | None = None
+    prior: np.ndarray | None = None  # the file-role multiplier of each chunk, if any
+
+    def contributions(self, row: int) -> dict[str, float]:
+        """What each signal added to a chunk's score (weight x scaled signal), best first;
+        ``prior`` is the file-role multiplier applied last."""
+        w = self.weights or Weights()
+        out = {name: float(getattr(w, name, 1.0) * values[row])
+               for name, values in self.signals.items() if values[row] > 0}
+        out = {k: round(v, 4) for k, v in sorted(out.items(), key=lambda kv: -kv[1]) if v > 0}
+        if self.prior is not None and self.prior[row] != 1.0:
+            out["prior"] = round(float(self.prior[row]), 4)
+        return out
 
     def order(self) -> np.ndarray:
         """Chunk rows, best first; ties broken by row (path, then line) for determinism."""
@@ -102,9 +122,16 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     signals["name"] = name_sig
     path_files, named_files = _named_files(index, query)
     signals["path"] = path_files[index.chunk_file]
+    if weights.where:
+        signals["where"] = _path_words(index, qterms_text(query))[index.chunk_file]
     if weights.parent:
         signals["parent"] = _named_parents(index, named_symbols, query)
     fused = _fuse(signals, weights)
+    if weights.filemax:
+        best = np.zeros(index.n_files, np.float32)
+        np.maximum.at(best, index.chunk_file, fused)
+        signals["filemax"] = _scaled(best)[index.chunk_file]
+        fused = fused + weights.filemax * signals["filemax"]
     if weights.graph and index.graph is not None and index.graph.src.size:
         seeds = np.zeros(n, np.float32)
         top = np.argsort(-fused, kind="stable")[: weights.seeds]
@@ -113,9 +140,56 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         fused = fused + weights.graph * signals["graph"]
     priors = np.array([1.0, weights.test_prior, weights.doc_prior, weights.other_prior],
                       np.float32)
+    prior = None
     if (priors != 1.0).any():
-        fused = fused * priors[index.file_role[index.chunk_file]]
-    return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files)
+        prior = priors[index.file_role[index.chunk_file]]
+        fused = fused * prior
+    return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files,
+                   weights, prior)
+
+
+def qterms_text(query: str) -> set[str]:
+    """The query's terms as words (not ids): path words are matched by spelling."""
+    return {_singular(t) for t in query_terms(query)}
+
+
+def _singular(word: str) -> str:
+    """``urls`` -> ``url``, ``lookups`` -> ``lookup``: folders are often plural, prose not."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _path_words(index: Index, words: set[str]) -> np.ndarray:
+    """Per file: IDF-weighed share of its path's words (folders and file stem) that the
+    query uses. ``django/urls/resolvers.py`` for a query about URL resolving."""
+    table = _path_table(index)
+    out = np.zeros(index.n_files, np.float32)
+    for word in words:
+        files = table.get(word)
+        if files is None:
+            continue
+        idf = float(np.log(1.0 + index.n_files / len(files)))
+        out[files] += idf
+    return _scaled(out)
+
+
+def _path_table(index: Index) -> dict[str, np.ndarray]:
+    """Path word -> files whose path holds it; computed once per loaded index."""
+    cached = index.__dict__.get("_path_words")
+    if cached is not None:
+        return cached
+    table: dict[str, list[int]] = {}
+    for f, path in enumerate(index.paths):
+        stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
+        words: set[str] = set()
+        for part in stem.split("/"):
+            words.update(_singular(w) for w in split_identifier(part))
+        for w in words:
+            table.setdefault(w, []).append(f)
+    out = {w: np.asarray(fs, np.int64) for w, fs in table.items()}
+    index.__dict__["_path_words"] = out
+    return out
 
 
 def _fuse(signals: dict[str, np.ndarray], weights: Weights) -> np.ndarray:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .types import Item
+from .types import Dropped, Item
 
 FORMATS = ("markdown", "xml", "json")
 _BACKTICKS = re.compile(r"`{3,}")
@@ -218,8 +218,13 @@ def file_header_text(path: str, fmt: str) -> str:
     return markdown_file_header(path)
 
 
-def render_json(context: str, header: Header, items: Sequence[Item], stats: dict[str, Any]) -> str:
-    """The machine contract: context text plus items and statistics, keys sorted."""
+JSON_LEFT_OUT = 20  # the best chunks left out, listed in the json contract
+
+
+def render_json(context: str, header: Header, items: Sequence[Item], stats: dict[str, Any],
+                dropped: Sequence[Dropped] = ()) -> str:
+    """The machine contract: context text plus items, the best chunks left out (with
+    why) and statistics."""
     doc = {
         "budget": header.budget,
         "tokens": header.tokens,
@@ -227,6 +232,10 @@ def render_json(context: str, header: Header, items: Sequence[Item], stats: dict
         "query": header.query,
         "context": context,
         "items": [i.as_dict() for i in items],
+        "left_out": [{"path": d.chunk.path, "start_line": d.chunk.start_line,
+                      "end_line": d.chunk.end_line, "symbol": d.chunk.label,
+                      "score": round(d.score, 6), "reason": d.reason}
+                     for d in dropped[:JSON_LEFT_OUT]],
         "stats": stats,
     }
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"

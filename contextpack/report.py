@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .index import Index
+from .types import Pack
 
 CONTEXT_SIZES = (("8k", 8_000), ("32k", 32_000), ("128k", 128_000), ("200k", 200_000),
                  ("1M", 1_000_000))
@@ -43,4 +44,24 @@ def token_tree(index: Index, depth: int = 2, top: int = 10) -> str:
     skipped = len(index.skipped) + len(index.scan_skipped)
     if skipped:
         lines += ["", f"{skipped:,} files skipped (binary, generated, too large, unreadable)"]
+    return "\n".join(lines) + "\n"
+
+
+def explain(pack: Pack, left_out: int = 10) -> str:
+    """Why each item is in the pack (signals, score, what brought it in) and why the best
+    of the rest are not: the report of ``contextpack build --explain``."""
+    lines = [f"{len(pack.items)} items, {pack.tokens:,} of {pack.budget:,} tokens "
+             f"({pack.encoding}); signals are weight x scaled score, see contextpack.rank"]
+    for item in sorted(pack.items, key=lambda i: (-i.score, i.path, i.start_line)):
+        c = item.chunk
+        lines.append(f"  {item.view:<8} {c.path}:{c.start_line}-{c.end_line} {c.label}"
+                     f"  [{item.tokens} tokens]")
+        if item.reason:
+            lines.append(f"           {item.reason}")
+    if pack.dropped:
+        lines.append(f"best of the chunks left out:")
+        for d in pack.dropped[:left_out]:
+            c = d.chunk
+            lines.append(f"  {c.path}:{c.start_line}-{c.end_line} {c.label} "
+                         f"(score {d.score:.3f}): {d.reason}")
     return "\n".join(lines) + "\n"

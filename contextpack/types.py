@@ -159,6 +159,7 @@ class Item:
             "view": self.view,
             "tokens": self.tokens,
             "score": round(self.score, 6),
+            "reason": self.reason,
         }
 
 

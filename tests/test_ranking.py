@@ -1,0 +1,158 @@
+"""Ranking and multi-resolution packing on a small shop: the reference graph, fusion of
+signals, the knapsack over views, dependency closure, near-duplicates and --explain."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from contextpack import graph as graph_mod
+from contextpack.api import Packer, Settings
+from contextpack.cli import main
+from contextpack.errors import ConfigError
+from contextpack.pack import PackOptions, _hull
+from contextpack.rank import Weights, rank
+
+SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "ranking"
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("shop") / "shop"
+    shutil.copytree(SHOP, dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def packer(shop: Path) -> Packer:
+    return Packer(shop, Settings(use_cache=False))
+
+
+def row_of(packer: Packer, symbol: str) -> int:
+    return packer.index.symbols.index(symbol)
+
+
+# ------------------------------------------------------------------------------ graph
+def test_graph_links_references_to_definitions_both_ways() -> None:
+    defs = [("caller",), ("callee",), ("other",)]
+    refs = [("callee",), (), ()]
+    g = graph_mod.build(defs, refs, np.zeros(3, np.int32), 1)
+    edges = set(zip(g.src.tolist(), g.dst.tolist()))
+    assert edges == {(0, 1), (1, 0)}
+    # weights are normalised per source, as PageRank needs
+    for s in set(g.src.tolist()):
+        assert g.weight[g.src == s].sum() == pytest.approx(1.0)
+
+
+def test_names_defined_in_too_many_places_make_no_edges() -> None:
+    n = graph_mod.MAX_DEFS + 2
+    defs = [("caller",)] + [("get",)] * (n - 1)
+    refs = [("get",)] + [()] * (n - 1)
+    g = graph_mod.build(defs, refs, np.zeros(n, np.int32), 1)
+    assert g.src.size == 0
+
+
+def test_personalized_pagerank_lifts_the_neighbours_of_the_seed(packer: Packer) -> None:
+    ix = packer.index
+    seed = np.zeros(ix.n_chunks, np.float32)
+    seed[row_of(packer, "Cart.add_item")] = 1.0
+    pr = graph_mod.pagerank(ix.graph, seed)
+    assert pr[row_of(packer, "price_of")] > pr[row_of(packer, "receipt_text")]
+    assert pr.sum() == pytest.approx(1.0, abs=1e-3)
+
+
+# ------------------------------------------------------------------------------ fusion
+def test_fusion_is_the_weighted_sum_of_scaled_signals(packer: Packer) -> None:
+    ranking = rank(packer.index, "add_item price", packer.embedder)
+    r = int(ranking.order()[0])
+    contrib = ranking.contributions(r)
+    assert "prior" not in contrib  # no role priors in a tree without tests or docs
+    assert sum(contrib.values()) == pytest.approx(float(ranking.scores[r]), abs=1e-3)
+    for name, value in contrib.items():
+        assert 0 < value <= getattr(ranking.weights, name) + 1e-6
+
+
+def test_a_zero_weight_silences_its_signal(packer: Packer) -> None:
+    ranking = rank(packer.index, "cart total", packer.embedder, Weights(dense=0.0, graph=0.0))
+    assert "dense" not in ranking.signals and "graph" not in ranking.signals
+
+
+def test_unknown_weights_are_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="unknown ranking weights: bm52"):
+        Weights.from_mapping({"bm52": 1.0})
+
+
+def test_named_identifiers_win(packer: Packer) -> None:
+    ranking = rank(packer.index, "Why does `Discount.apply` round down?", packer.embedder)
+    assert packer.index.symbols[int(ranking.order()[0])] == "Discount.apply"
+    assert "Discount.apply" in ranking.named_symbols
+
+
+def test_words_of_a_path_point_to_the_file(packer: Packer) -> None:
+    ranking = rank(packer.index, "url resolvers do not match the route", packer.embedder,
+                   Weights(where=1.0))
+    best = int(ranking.order()[0])
+    assert packer.index.paths[int(packer.index.chunk_file[best])] == "shop/urls/resolvers.py"
+    assert ranking.signals["where"][best] == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------------------ knapsack
+def test_hull_skips_views_that_buy_less_per_token() -> None:
+    # mention 10 tokens worth 1, skeleton 100 worth 2 (worse per token than going full),
+    # full 120 worth 10: the hull goes mention -> full
+    options = [("mention", 10, 1.0), ("skeleton", 100, 2.0), ("full", 120, 10.0)]
+    assert _hull(options) == [0, 2]
+
+
+def test_a_tight_budget_shows_skeletons_and_mentions(packer: Packer) -> None:
+    wide = packer.pack("cart total with a discount", 2000)
+    tight = packer.pack("cart total with a discount", 160)
+    assert {i.view for i in wide.items} >= {"full"}
+    assert tight.tokens <= 160
+    assert sum(i.view == "full" for i in tight.items) < sum(i.view == "full" for i in wide.items)
+
+
+def test_no_text_is_shown_twice(packer: Packer) -> None:
+    p = packer.pack("cart", 3000)
+    spans = [(i.path, i.start_line, i.end_line) for i in p.items]
+    assert len(spans) == len(set(spans))
+
+
+# ------------------------------------------------------------------ closure and duplicates
+def test_a_body_brings_the_signatures_it_calls(packer: Packer) -> None:
+    p = packer.pack("adding an item to the cart fails for some products", 400)
+    views = {i.chunk.symbol: i for i in p.items}
+    assert views["Cart.add_item"].view == "full"
+    discount = views.get("Discount")
+    assert discount is not None and "referenced by" in discount.reason
+
+
+def test_closure_off_leaves_it_to_the_ranking(shop: Path) -> None:
+    packer = Packer(shop, Settings(use_cache=False, pack=PackOptions(closure=0.0)))
+    p = packer.pack("adding an item to the cart fails for some products", 400)
+    assert not any("referenced by" in i.reason for i in p.items)
+
+
+def test_near_duplicates_are_left_out_with_a_reason(shop: Path) -> None:
+    packer = Packer(shop, Settings(use_cache=False, pack=PackOptions(near_duplicate=0.8)))
+    p = packer.pack("saving a cart writes its lines to the database", 3000)
+    shown = [i.chunk.symbol for i in p.items if i.chunk.symbol.endswith("save_cart")]
+    assert len(shown) == 1
+    dupes = [d for d in p.dropped if d.chunk.symbol.endswith("save_cart")]
+    assert dupes and dupes[0].reason.startswith("near-duplicate of shop/backends/")
+
+
+# ------------------------------------------------------------------------------ explain
+def test_explain_says_why_on_stderr_and_leaves_stdout_alone(shop: Path) -> None:
+    args = ["build", str(shop), "--budget", "300", "--query", "cart total", "--no-cache", "-q"]
+    plain = CliRunner().invoke(main, args)
+    explained = CliRunner().invoke(main, args + ["--explain"])
+    assert plain.exit_code == explained.exit_code == 0, explained.stderr
+    assert plain.stdout == explained.stdout
+    assert "Cart.total" in explained.stderr and "score" in explained.stderr
+    assert "best of the chunks left out:" in explained.stderr
+    assert "no room" in explained.stderr
