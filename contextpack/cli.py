@@ -142,13 +142,16 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout.")
 @click.option("--reserve", type=click.IntRange(min=0), default=0,
               help="Tokens to keep free for the model's answer (taken off the budget).")
+@click.option("--weight", "weights", multiple=True, metavar="NAME=VALUE",
+              help="Override a ranking weight (repeatable), e.g. --weight graph=0.5; the "
+                   "names are those of contextpack.rank.Weights.")
 @click.option("--explain", is_flag=True,
               help="On stderr: why each item was packed (its signals and score) and why the "
                    "best of the rest were not.")
 @source_options
 def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_log: str | None,
           query: str | None, query_file: Any, fmt: str, output: str | None, reserve: int,
-          explain: bool, quiet: bool, **opts: Any) -> None:
+          weights: tuple[str, ...], explain: bool, quiet: bool, **opts: Any) -> None:
     """Pack the parts of PATHS most relevant to a query into BUDGET tokens."""
     if query is not None and query_file is not None:
         raise click.UsageError("give --query or --query-file, not both")
@@ -165,7 +168,8 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_l
         progress = StderrProgress(quiet)
         # Path objects: several roots are paths, never document text.
         sources = paths[0] if len(paths) == 1 else [Path(p) for p in paths]
-        settings = replace(_settings(**opts), model=model, usage_log=usage_log)
+        settings = replace(_settings(**opts), model=model, usage_log=usage_log,
+                           weights=_weights(weights))
         packer = Packer(sources, settings, progress)
         progress.finish()
         result = packer.pack(text, budget, fmt, reserve)
@@ -187,6 +191,22 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_l
             click.echo(summary(result.stats["redactions"]), err=True)
 
     _run(work)
+
+
+def _weights(pairs: tuple[str, ...]) -> Any:
+    from .rank import Weights
+
+    values: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE with a number, not {pair!r}",
+                                     param_hint="--weight")
+    return Weights.from_mapping(values)
 
 
 def _write(text: str, output: str | None) -> None:

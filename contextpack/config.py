@@ -16,6 +16,9 @@ top level, without the ``[tool.contextpack]`` header)::
     output = "docs/context/public-api.md"
     budget = 6000
 
+    [tool.contextpack.weights]          # ranking weights (rank.Weights), rarely needed
+    graph = 0.5
+
 A key the schema does not know is an error naming the file and the key, never ignored:
 a typo would otherwise silently change what a team commits.
 """
@@ -47,7 +50,7 @@ EMBEDDERS = ("static", "minilm", "none")
 _EXTENSIONS = {"markdown": ".md", "xml": ".xml", "json": ".json"}
 
 _TOP_KEYS = ("budget", "embedder", "encoding", "exclude", "format", "include", "map",
-             "max-file-size", "output", "queries", "redact")
+             "max-file-size", "output", "queries", "redact", "weights")
 _QUERY_KEYS = ("budget", "format", "output", "query")
 
 
@@ -79,6 +82,7 @@ class ProjectConfig:
     exclude: tuple[str, ...] = ()
     max_file_bytes: int | None = None
     redact: bool = True
+    weights: tuple[tuple[str, float], ...] = ()  # overrides of rank.Weights
 
 
 def default_output(fmt: str) -> str:
@@ -184,7 +188,17 @@ def parse_config(table: Mapping[str, Any], source: str) -> ProjectConfig:
         exclude=_globs(table.get("exclude", []), where, "exclude"),
         max_file_bytes=max_file,
         redact=_bool(table.get("redact", True), where, "redact"),
+        weights=_weights(table.get("weights", {}), where),
     )
+
+
+def _weights(value: object, where: str) -> tuple[tuple[str, float], ...]:
+    """Ranking weights by name; checked against rank.Weights when they are used."""
+    if not isinstance(value, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+        raise ConfigError(f"{where}: 'weights' must be a table of numbers, such as "
+                          f"{{graph = 0.5}}, not {value!r}", value)
+    return tuple(sorted((str(k), float(v)) for k, v in value.items()))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -63,7 +63,8 @@ def summary_line(h: Header) -> str:
         parts.append(f"Left out: {h.left_out:,} lower-ranked chunks"
                      f" from {h.left_out_files:,} files.")
     if h.skipped_files:
-        parts.append(f"Skipped: {h.skipped_files:,} files (binary, generated, too large...).")
+        parts.append(f"Skipped: {h.skipped_files:,} file{'s' if h.skipped_files != 1 else ''} "
+                     "(binary, generated, too large...).")
     return " ".join(parts)
 
 

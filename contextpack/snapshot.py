@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .api import Packer, Settings
 from .config import ProjectConfig, SnapshotSpec, load_config
+from .rank import Weights
 from .errors import ConfigError, SourceError
 from .index import Progress
 from .pack import PackOptions
@@ -92,6 +93,7 @@ def snapshot(
         use_cache=use_cache,
         redact=cfg.redact,
         pack=PackOptions(fill=False),
+        weights=Weights.from_mapping(dict(cfg.weights)),
     )
     packer = Packer(root, settings, progress)
     results = []

@@ -156,3 +156,23 @@ def test_explain_says_why_on_stderr_and_leaves_stdout_alone(shop: Path) -> None:
     assert "Cart.total" in explained.stderr and "score" in explained.stderr
     assert "best of the chunks left out:" in explained.stderr
     assert "no room" in explained.stderr
+
+
+# ------------------------------------------------------------------------------ weights
+def test_weights_from_the_command_line(shop: Path) -> None:
+    base = ["build", str(shop), "--budget", "300", "--query", "cart total", "--no-cache", "-q"]
+    ok = CliRunner().invoke(main, base + ["--weight", "graph=0", "--weight", "dense=0.2"])
+    assert ok.exit_code == 0, ok.stderr
+    unknown = CliRunner().invoke(main, base + ["--weight", "grpah=1"])
+    assert unknown.exit_code == 1 and "unknown ranking weights: grpah" in unknown.stderr
+    bad = CliRunner().invoke(main, base + ["--weight", "graph=high"])
+    assert bad.exit_code == 2 and "NAME=VALUE" in bad.stderr
+
+
+def test_weights_from_the_project_configuration() -> None:
+    from contextpack.config import parse_config
+
+    cfg = parse_config({"weights": {"graph": 0.5, "bm25": 2}}, ".contextpack.toml")
+    assert cfg.weights == (("bm25", 2.0), ("graph", 0.5))
+    with pytest.raises(ConfigError, match="'weights' must be a table of numbers"):
+        parse_config({"weights": {"graph": "high"}}, ".contextpack.toml")
