@@ -385,11 +385,13 @@ def _refs_by_row(root: Any, grammar: str, nrows: int) -> list[list[str]] | None:
     from tree_sitter import QueryCursor
 
     rows: list[list[str]] = [[] for _ in range(nrows)]
-    for nodes in QueryCursor(query).captures(root).values():
-        for node in nodes:
-            r = node.start_point[0]
-            if r < nrows:
-                rows[r].append(node.text.decode("utf-8", "replace"))
+    captured = [node for nodes in QueryCursor(query).captures(root).values() for node in nodes]
+    # in source order: the captures come grouped in an order that varies from run to run
+    captured.sort(key=lambda node: (node.start_byte, node.end_byte))
+    for node in captured:
+        r = node.start_point[0]
+        if r < nrows:
+            rows[r].append(node.text.decode("utf-8", "replace"))
     return rows
 
 
