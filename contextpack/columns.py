@@ -58,8 +58,21 @@ class StringColumn(Sequence[str]):
     def tolist(self) -> list[str]:
         """All strings, decoded once and kept (for code that walks every one)."""
         if self._cache is None:
-            self._cache = [self[i] for i in range(len(self))]
+            bounds = zip(self._offsets[:-1].tolist(), self._offsets[1:].tolist())
+            if self._blob.isascii():  # byte offsets are character offsets: one decode
+                text = self._blob.decode("ascii")
+                self._cache = [text[a:b] for a, b in bounds]
+            else:
+                blob = self._blob
+                self._cache = [blob[a:b].decode("utf-8", "surrogatepass") for a, b in bounds]
         return self._cache
+
+    def concat(self, other: StringColumn) -> StringColumn:
+        """This column followed by ``other``, joined as blobs (nothing is decoded)."""
+        out = StringColumn()
+        out._blob = self._blob + other._blob
+        out._offsets = np.concatenate([self._offsets, other._offsets[1:] + self._offsets[-1]])
+        return out
 
     def take(self, rows: Sequence[int] | np.ndarray) -> StringColumn:
         out = StringColumn()
@@ -67,7 +80,12 @@ class StringColumn(Sequence[str]):
             return out
         rows = np.asarray(rows, dtype=np.int64)
         starts, ends = self._offsets[rows], self._offsets[rows + 1]
-        out._blob = b"".join(self._blob[a:b] for a, b in zip(starts.tolist(), ends.tolist()))
+        # Consecutive rows are copied as one slice: an update moves a few long runs.
+        cut = np.flatnonzero(np.diff(rows) != 1) + 1
+        first = np.concatenate([[0], cut])
+        last = np.concatenate([cut, [len(rows)]]) - 1
+        out._blob = b"".join(self._blob[a:b] for a, b in
+                             zip(starts[first].tolist(), ends[last].tolist()))
         out._offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(ends - starts, out=out._offsets[1:])
         return out
@@ -121,6 +139,29 @@ class TupleColumn(Sequence[tuple[str, ...]]):
         out._col = self._col.take(rows)
         return out
 
+    def flat(self) -> tuple[np.ndarray, list[str]]:
+        """Every name with its row, in row order: one decode of the whole column."""
+        col = self._col
+        n = len(col)
+        if n == 0 or not col._blob:
+            return np.zeros(0, np.int64), []
+        raw = np.frombuffer(col._blob, dtype=np.uint8)
+        sep = ord(self.SEP)
+        per_row = np.bincount(np.searchsorted(col._offsets, np.flatnonzero(raw == sep),
+                                              side="right") - 1, minlength=n)
+        # a separator between rows too, so one split yields per_row + 1 pieces a row
+        joined = np.insert(raw, col._offsets[1:-1], sep).tobytes()
+        pieces = joined.decode("utf-8", "surrogatepass").split(self.SEP)
+        rows = np.repeat(np.arange(n, dtype=np.int64), per_row + 1)
+        filled = np.fromiter(map(len, pieces), np.int64, count=len(pieces)) > 0
+        return rows[filled], [p for p in pieces if p]
+
+    def concat(self, other: TupleColumn) -> TupleColumn:
+        """This column followed by ``other`` (nothing is decoded)."""
+        out = TupleColumn()
+        out._col = self._col.concat(other._col)
+        return out
+
     def __getstate__(self) -> dict[str, Any]:
         return {"col": self._col}
 
@@ -144,6 +185,35 @@ class KeyIndex:
             np.cumsum(lengths, out=self._indptr[1:])
         values = [v for k in keys for v in mapping[k]]
         self._values = np.asarray(values, dtype=np.int64)
+
+    @classmethod
+    def of_ids(cls, ids: dict[str, int]) -> KeyIndex:
+        """A key -> [id] index, built without per-key lists (a vocabulary)."""
+        out = cls()
+        keys = sorted(ids)
+        out._keys = StringColumn(keys)
+        out._indptr = np.arange(len(keys) + 1, dtype=np.int64)
+        out._values = np.fromiter((ids[k] for k in keys), np.int64, count=len(keys))
+        return out
+
+    @classmethod
+    def from_pairs(cls, keys: Sequence[str], key_of: np.ndarray, values: np.ndarray) -> KeyIndex:
+        """The index of (keys[key_of[i]], values[i]) pairs; a key's values keep their order.
+        ``keys`` are distinct and each has a pair."""
+        out = cls()
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        out._keys = StringColumn([keys[k] for k in order])
+        rank = np.empty(len(keys), np.int64)
+        rank[np.asarray(order, np.int64)] = np.arange(len(keys))
+        by_key = rank[np.asarray(key_of, np.int64)]
+        out._values = np.asarray(values, np.int64)[np.argsort(by_key, kind="stable")]
+        out._indptr = np.zeros(len(keys) + 1, np.int64)
+        np.cumsum(np.bincount(by_key, minlength=len(keys)), out=out._indptr[1:])
+        return out
+
+    def items(self) -> list[tuple[str, int]]:
+        """(key, first value) pairs, decoded in one pass (a vocabulary's terms and ids)."""
+        return list(zip(self._keys.tolist(), self._values[self._indptr[:-1]].tolist()))
 
     def _find(self, key: str) -> int:
         i = bisect.bisect_left(self._keys, key)  # type: ignore[arg-type]
@@ -183,7 +253,8 @@ class KeyIndex:
 
 class Vocabulary:
     """Term -> id. A plain dict while terms are added; bisection over sorted keys once
-    loaded from a snapshot, turned back into a dict only if the index grows again."""
+    loaded from a snapshot, turned back into a dict only if the index grows again (and the
+    sorted keys are kept, and stored again as they are, while no term is added)."""
 
     __slots__ = ("_dict", "_index")
 
@@ -206,18 +277,18 @@ class Vocabulary:
         return tid
 
     def as_dict(self) -> dict[str, int]:
+        """The terms as a dict the caller may add to (ids must stay 0..len-1)."""
         if self._dict is None:
             assert self._index is not None
-            self._dict = {k: int(self._index[k][0]) for k in self._index.keys()}
-            self._index = None
+            self._dict = dict(self._index.items())
         return self._dict
 
     def __len__(self) -> int:
         return len(self._dict) if self._dict is not None else len(self._index or ())
 
     def __getstate__(self) -> dict[str, Any]:
-        if self._index is None:
-            self._index = KeyIndex({k: [v] for k, v in (self._dict or {}).items()})
+        if self._index is None or (self._dict is not None and len(self._dict) != len(self._index)):
+            self._index = KeyIndex.of_ids(self._dict or {})
         return {"index": self._index}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

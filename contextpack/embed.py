@@ -125,6 +125,9 @@ def _load_sentence_transformer(max_seq_length: int):  # type: ignore[no-untyped-
     return model
 
 
+_SMALL_BATCH_TOKENS = 100_000
+
+
 class StaticEmbedder:
     """MiniLM distilled to one vector per vocabulary token (see module docstring)."""
 
@@ -208,6 +211,14 @@ class StaticEmbedder:
                               count=int(indptr[-1]))
         if len(texts) == 1:
             return _normalize(table[indices].sum(axis=0, keepdims=True))
+        if len(indices) <= _SMALL_BATCH_TOKENS:
+            # A few files (an update): the rows are added token by token, in the order
+            # the sparse product below adds them (same floats), without scipy's import.
+            out = np.zeros((len(texts), table.shape[1]), np.float32)
+            for k in range(int(lengths.max())):
+                rows = np.flatnonzero(lengths > k)
+                out[rows] += table[indices[indptr[rows] + k]]
+            return _normalize(out)
         from scipy.sparse import csr_matrix
 
         counts = csr_matrix((np.ones(len(indices), np.float32), indices, indptr),

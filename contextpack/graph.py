@@ -37,36 +37,34 @@ class Graph:
 def build(defs: list[tuple[str, ...]], refs: list[tuple[str, ...]], chunk_file: np.ndarray,
           n_files: int) -> Graph:
     """Edges from each reference to the chunks defining that name."""
-    n = len(defs)
+    def_rows = np.asarray([i for i, ds in enumerate(defs) for _ in ds], np.int64)
+    ref_rows = np.asarray([i for i, rs in enumerate(refs) for _ in rs], np.int64)
+    return build_flat(len(defs), def_rows, [d for ds in defs for d in ds],
+                      ref_rows, [r for rs in refs for r in rs])
+
+
+def build_flat(n: int, def_rows: np.ndarray, def_names: list[str], ref_rows: np.ndarray,
+               ref_names: list[str]) -> Graph:
+    """``build`` over flat (chunk, name) pairs in chunk order, as ``TupleColumn.flat``
+    gives them without making a tuple per chunk."""
     names: dict[str, int] = {}
-    d_chunk: list[int] = []
-    d_name: list[int] = []
-    for i, ds in enumerate(defs):
-        for name in ds:
-            if name in IGNORED_NAMES:
-                continue
-            d_chunk.append(i)
-            d_name.append(names.setdefault(name, len(names)))
-    r_chunk: list[int] = []
-    r_name: list[int] = []
-    for i, rs in enumerate(refs):
-        for name in rs:
-            nid = names.get(name)
-            if nid is not None:
-                r_chunk.append(i)
-                r_name.append(nid)
-    if not r_chunk:
+    d_name = [-1 if name in IGNORED_NAMES else names.setdefault(name, len(names))
+              for name in def_names]
+    r_name = [names.get(name, -1) for name in ref_names]
+    dn = np.asarray(d_name, np.int64)
+    dc = np.asarray(def_rows, np.int32)[dn >= 0]
+    dn = dn[dn >= 0]
+    rn = np.asarray(r_name, np.int64)
+    rc = np.asarray(ref_rows, np.int32)[rn >= 0]
+    rn = rn[rn >= 0]
+    if not rc.size:
         z = np.zeros(0, np.int32)
         return Graph(z, z, np.zeros(0, np.float32), n)
-    dn = np.asarray(d_name, np.int64)
-    dc = np.asarray(d_chunk, np.int32)
     order = np.argsort(dn, kind="stable")
     dn, dc = dn[order], dc[order]
     count = np.bincount(dn, minlength=len(names))
     first = np.zeros(len(names) + 1, np.int64)
     np.cumsum(count, out=first[1:])
-    rc = np.asarray(r_chunk, np.int32)
-    rn = np.asarray(r_name, np.int64)
     k = count[rn]
     ok = (k > 0) & (k <= MAX_DEFS)
     rc, rn, k = rc[ok], rn[ok], k[ok]

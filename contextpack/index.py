@@ -43,7 +43,7 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 _BIG_STRINGS = ("texts", "skeletons", "contexts")
 _NAME_TUPLES = ("defs", "refs")
 _SMALL_STRINGS = ("kinds", "symbols", "parents")
-_CHUNK_ARRAYS = ("starts", "ends", "part", "tok_full", "tok_skel")
+_CHUNK_ARRAYS = ("starts", "ends", "part", "tok_full", "tok_skel", "text_crc")
 _FILE_LISTS = ("paths", "digests", "sizes", "mtimes", "languages", "file_tokens", "notes",
                "redactions")
 
@@ -138,7 +138,7 @@ class Index:
             import faiss
 
             ip = faiss.deserialize_index(np.frombuffer(self.dense_index, dtype=np.uint8))
-            self.vectors = ip.reconstruct_n(0, ip.ntotal).astype(np.float16)
+            self.vectors = _fp16_codes(ip)
         return self.vectors
 
     def __getstate__(self) -> dict[str, Any]:
@@ -156,16 +156,14 @@ class Index:
     # ---------------------------------------------------------------- assembly
     def keep_files(self, keep: Sequence[bool]) -> Index:
         """A copy with only the files (and their chunks) marked in ``keep``."""
-        keep_arr = np.asarray(keep, dtype=bool)
         out = Index(self.root, self.tokenizer, self.model_id, vocab=self.vocab)
-        new_id = np.cumsum(keep_arr) - 1
-        for name in _FILE_LISTS:
-            col = getattr(self, name)
-            setattr(out, name, [v for v, k in zip(col, keep_arr) if k])
+        for name in _FILE_LISTS + _CHUNK_ARRAYS + _SMALL_STRINGS + _BIG_STRINGS + _NAME_TUPLES:
+            setattr(out, name, getattr(self, name))
+        out.chunk_file, out.chunk_terms, out.file_terms = \
+            self.chunk_file, self.chunk_terms, self.file_terms
+        out.vectors = self.dense_vectors()
         out.skipped = dict(self.skipped)
-        rows = np.flatnonzero(keep_arr[self.chunk_file]) if self.n_chunks else np.zeros(0, np.int64)
-        out._take_chunks(self, rows)
-        out.chunk_file = new_id[self.chunk_file[rows]].astype(np.int32)
+        out._select_files(np.flatnonzero(np.asarray(keep, dtype=bool)))
         return out
 
     def _take_chunks(self, src: Index, rows: np.ndarray) -> None:
@@ -191,8 +189,9 @@ class Index:
         """Add new files' rows (their terms get ids in the shared vocabulary)."""
         term_docs: list[dict[int, int]] = []
         vocab = self.vocab.as_dict()
-        lists: dict[str, list[Any]] = {name: list(getattr(self, name))
-                                       for name in _SMALL_STRINGS + _BIG_STRINGS + _NAME_TUPLES}
+        first_file = self.n_files
+        lists: dict[str, list[Any]] = {name: [] for name in _BIG_STRINGS + _NAME_TUPLES}
+        lists.update({name: list(getattr(self, name)) for name in _SMALL_STRINGS})
         chunk_file: list[int] = []
         starts: list[int] = []
         ends: list[int] = []
@@ -234,9 +233,13 @@ class Index:
         for name in _SMALL_STRINGS:
             setattr(self, name, lists[name])
         for name in _BIG_STRINGS:
-            setattr(self, name, StringColumn(lists[name]))
+            setattr(self, name, _concat_column(getattr(self, name), StringColumn(lists[name])))
         for name in _NAME_TUPLES:
-            setattr(self, name, TupleColumn(lists[name]))
+            setattr(self, name, _concat_column(getattr(self, name), TupleColumn(lists[name])))
+        # Identical chunk texts (vendored copies) are shown once; CRC-32 is stable across runs.
+        crc = np.fromiter((zlib.crc32(t.encode("utf-8", "surrogatepass")) for t in lists["texts"]),
+                          np.uint32, count=len(lists["texts"]))
+        self.text_crc = np.concatenate([self.text_crc, crc])
         self.chunk_file = np.concatenate([self.chunk_file, np.asarray(chunk_file, np.int32)])
         self.starts = np.concatenate([self.starts, np.asarray(starts, np.int32)])
         self.ends = np.concatenate([self.ends, np.asarray(ends, np.int32)])
@@ -245,58 +248,72 @@ class Index:
         self.tok_skel = np.concatenate([self.tok_skel, *[np.asarray(t, np.int32) for t in tok_skel]])
         new_terms = build_sparse(term_docs, len(vocab))
         self.chunk_terms = _concat_rows(self.chunk_terms, new_terms, len(vocab))
+        # file rows of the new files only: the old files' rows stand as they are
+        new_files = np.asarray(chunk_file, np.int64) - first_file
+        self.file_terms = _concat_rows(self.file_terms, group_rows(
+            new_terms, new_files, self.n_files - first_file), len(vocab))
         if vectors is not None:
-            dim = vectors[0].shape[1] if vectors else (self.vectors.shape[1] if self.vectors is not None else 0)
+            have = self.dense_vectors()
+            dim = vectors[0].shape[1] if vectors else (have.shape[1] if have is not None else 0)
             parts_ = [np.asarray(v, np.float16) for v in vectors if len(v)]
-            base = self.vectors if self.vectors is not None else np.zeros((0, dim), np.float16)
+            base = have if have is not None else np.zeros((0, dim), np.float16)
             self.vectors = np.concatenate([base, *parts_]) if parts_ else base
         else:
             self.vectors = None
 
-    def finalize(self) -> None:
-        """Sort files by path and derive file terms, the graph and the name tables."""
-        order = sorted(range(self.n_files), key=lambda f: self.paths[f])
+    def finalize(self, keep: Sequence[bool] | None = None) -> None:
+        """Drop the files not marked in ``keep`` (files past its end stay), sort files by
+        path and derive the graph and the name tables.
+
+        Per-file and per-chunk rows (terms, CRCs, vectors) are carried, not recomputed, so
+        an update costs one pass of array copies plus what spans the whole index.
+        """
+        files = range(self.n_files) if keep is None else \
+            [f for f in range(self.n_files) if f >= len(keep) or keep[f]]
+        order = sorted(files, key=lambda f: self.paths[f])
         if order != list(range(self.n_files)):
-            self._reorder_files(order)
+            self._select_files(np.asarray(order, np.int64))
         counts = np.bincount(self.chunk_file, minlength=self.n_files)
         self.file_chunks = np.zeros(self.n_files + 1, np.int64)
         np.cumsum(counts, out=self.file_chunks[1:])
         assert self.chunk_terms is not None
         self.chunk_terms.n_terms = len(self.vocab)
-        self.file_terms = group_rows(self.chunk_terms, self.chunk_file, self.n_files)
-        self.graph = graph_mod.build(list(self.defs), list(self.refs), self.chunk_file, self.n_files)
-        by_name: dict[str, list[int]] = {}
-        for i, (names, sym) in enumerate(zip(self.defs, self.symbols)):
-            for n in names:
-                by_name.setdefault(n, []).append(i)
-            if sym and "." in sym:
-                by_name.setdefault(sym, []).append(i)
-        self.symbols_by_name = KeyIndex(by_name)
+        if self.file_terms is None or self.file_terms.n_docs != self.n_files:
+            self.file_terms = group_rows(self.chunk_terms, self.chunk_file, self.n_files)
+        self.file_terms.n_terms = len(self.vocab)
+        def_rows, def_names = _flat_names(self.defs)
+        ref_rows, ref_names = _flat_names(self.refs)
+        self.graph = graph_mod.build_flat(self.n_chunks, def_rows, def_names, ref_rows, ref_names)
+        self.symbols_by_name = _symbols_by_name(def_rows, def_names, self.symbols)
         self.files_by_name = KeyIndex(graph_mod.path_names(self.paths))
-        # Identical chunk texts (vendored copies) are shown once; CRC-32 is stable across runs.
-        self.text_crc = np.fromiter((zlib.crc32(t.encode("utf-8", "surrogatepass"))
-                                     for t in self.texts), np.uint32, count=self.n_chunks)
+        if len(self.text_crc) != self.n_chunks:
+            self.text_crc = np.fromiter((zlib.crc32(t.encode("utf-8", "surrogatepass"))
+                                         for t in self.texts), np.uint32, count=self.n_chunks)
         self.file_role = np.fromiter((file_role(p, lang) for p, lang in
                                       zip(self.paths, self.languages)), np.int8, count=self.n_files)
         self.chunk_bm25 = BM25(self.chunk_terms)
         self.file_bm25 = BM25(self.file_terms)
         self.dense_index = _faiss_blob(self.vectors)
 
-    def _reorder_files(self, order: list[int]) -> None:
-        """Renumber files in path order and sort chunk rows by (file, line)."""
-        rank = np.empty(len(order), np.int32)
-        rank[np.asarray(order)] = np.arange(len(order), dtype=np.int32)
+    def _select_files(self, order: np.ndarray) -> None:
+        """Keep the files in ``order`` (a subset, in their new order), renumbered, with
+        their chunk rows sorted by (file, line)."""
+        rank = np.full(self.n_files, -1, np.int64)
+        rank[order] = np.arange(len(order))
         for name in _FILE_LISTS:
             col = getattr(self, name)
-            setattr(self, name, [col[i] for i in order])
+            setattr(self, name, [col[i] for i in order.tolist()])
+        if self.file_terms is not None and self.file_terms.n_docs == len(rank):
+            self.file_terms = _take_rows(self.file_terms, order)
         new_file = rank[self.chunk_file]
-        rows = np.lexsort((self.starts, new_file))
+        rows = np.flatnonzero(new_file >= 0)
+        rows = rows[np.lexsort((self.starts[rows], new_file[rows]))]
         src = Index(self.root, self.tokenizer, self.model_id)
         for name in _CHUNK_ARRAYS + _SMALL_STRINGS + _BIG_STRINGS + _NAME_TUPLES:
             setattr(src, name, getattr(self, name))
-        src.vectors, src.chunk_terms = self.vectors, self.chunk_terms
+        src.vectors, src.chunk_terms = self.dense_vectors(), self.chunk_terms
         self._take_chunks(src, rows)
-        self.chunk_file = new_file[rows]
+        self.chunk_file = new_file[rows].astype(np.int32)
 
 
 #: What a file is for: ranking weighs tests, docs and other text apart from code.
@@ -332,8 +349,57 @@ def _faiss_blob(vectors: np.ndarray | None) -> bytes | None:
 
     ip = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
                                     faiss.METRIC_INNER_PRODUCT)
-    ip.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    half = np.ascontiguousarray(vectors, dtype=np.float16)
+    if ip.code_size == half.shape[1] * 2:  # the codes are the half floats: no widening
+        ip.add_sa_codes(half.view(np.uint8).reshape(len(half), -1))
+    else:  # pragma: no cover - another faiss build
+        ip.add(half.astype(np.float32))
     return faiss.serialize_index(ip).tobytes()
+
+
+def _fp16_codes(ip: Any) -> np.ndarray:
+    """The vectors of an fp16 scalar-quantizer index: its codes are the half floats
+    themselves, so they are viewed, not decoded (falls back to decoding elsewhere)."""
+    import faiss
+
+    n, d = ip.ntotal, ip.d
+    try:
+        codes = faiss.vector_to_array(ip.codes)
+        if codes.size == n * d * 2:
+            return codes.view(np.float16).reshape(n, d).copy()
+    except Exception:  # another faiss build: decode instead
+        pass
+    return ip.reconstruct_n(0, n).astype(np.float16)
+
+
+def _flat_names(col: Sequence[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:
+    """(chunk, name) pairs of a defs or refs column, in chunk order."""
+    if isinstance(col, TupleColumn):
+        return col.flat()
+    rows = np.asarray([i for i, names in enumerate(col) for _ in names], np.int64)
+    return rows, [n for names in col for n in names]
+
+
+def _symbols_by_name(def_rows: np.ndarray, def_names: list[str],
+                     symbols: Sequence[str]) -> KeyIndex:
+    """Name -> chunks defining it: the names each chunk defines, and dotted symbols
+    (``QuerySet.delete``), each key's chunks in row order."""
+    dotted = [(i, s) for i, s in enumerate(symbols) if s and "." in s]
+    keys: dict[str, int] = {}
+    key_of = [keys.setdefault(k, len(keys)) for k in def_names]
+    key_of += [keys.setdefault(s, len(keys)) for _, s in dotted]
+    rows = np.concatenate([np.asarray(def_rows, np.int64),
+                           np.asarray([i for i, _ in dotted], np.int64)])
+    key_ids = np.asarray(key_of, np.int64)
+    # a chunk's own names come before its dotted symbol, as when added chunk by chunk
+    order = np.lexsort((np.arange(len(rows)), rows))
+    return KeyIndex.from_pairs(list(keys), key_ids[order], rows[order])
+
+
+def _concat_column(col: Any, new: Any) -> Any:
+    if hasattr(col, "concat"):
+        return col.concat(new)
+    return type(new)([*col, *new])
 
 
 def _take_rows(m: SparseTerms, rows: np.ndarray) -> SparseTerms:
@@ -418,6 +484,7 @@ def open_index(
         return index
     snap = snapshot_path(folder, found.root, variant)
     expect = {"variant": variant, "root": found.root, "layout": _LAYOUT}
+    seen = _file_id(snap)
     old = read_snapshot(snap, expect)
     if old is not None and not isinstance(old, Index):
         old = None
@@ -437,8 +504,8 @@ def open_index(
         raise CacheError(f"cache {folder} stayed locked for 10 minutes", str(folder)) from exc
     try:
         # Another process may have finished the same work while we waited.
-        newer = read_snapshot(snap, expect)
-        if isinstance(newer, Index) and newer is not old:
+        newer = read_snapshot(snap, expect) if _file_id(snap) != seen else None
+        if isinstance(newer, Index):
             plan = _plan(found, newer, settings.sources)
             old = newer
             if not plan.changed and not plan.removed and not plan.new_skips:
@@ -447,11 +514,12 @@ def open_index(
                 return newer
         store = Store(folder / "store.sqlite")
         try:
-            base = old.keep_files(plan.keep) if old is not None else \
-                Index(found.root, tokenizer.name, _model(embedder))
+            # The old index is updated in place: its unchanged rows are never copied twice.
+            base = old if old is not None else Index(found.root, tokenizer.name, _model(embedder))
             base.skipped = {p: v for p, v in (old.skipped.items() if old else ())
                             if p in plan.still_skipped}
-            index = _build(found, plan.changed, base, tokenizer, embedder, store, settings, progress)
+            index = _build(found, plan.changed, base, tokenizer, embedder, store, settings,
+                           progress, plan.keep)
         finally:
             store.close()
         t_write = time.perf_counter()
@@ -462,6 +530,15 @@ def open_index(
         return index
     finally:
         lock.release()
+
+
+def _file_id(path: Path) -> tuple[int, int, int] | None:
+    """What tells one version of a file from the next (snapshots are replaced, not edited)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _model(embedder: Embedder | None) -> str:
@@ -511,8 +588,10 @@ def _build(
     store: Store | None,
     settings: IndexSettings,
     progress: Progress,
+    keep: Sequence[bool] | None = None,
 ) -> Index:
-    """Read, analyze, count and embed ``todo``; append them to ``base``; finalize."""
+    """Read, analyze, count and embed ``todo``; append them to ``base``; drop the files
+    of ``base`` not marked in ``keep``; finalize."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
     sources: list[SourceFile] = []
@@ -528,7 +607,7 @@ def _build(
             progress("reading", i, len(todo))
     timings["read_s"] = time.perf_counter() - t
     index = _add_sources(base, sources, [stats_of.get(s.path) for s in sources], tokenizer,
-                         embedder, store, settings, progress, timings)
+                         embedder, store, settings, progress, timings, keep)
     index.stats.update(timings, files_reindexed=len(sources))
     return index
 
@@ -543,6 +622,7 @@ def _add_sources(
     settings: IndexSettings,
     progress: Progress,
     timings: dict[str, float],
+    keep: Sequence[bool] | None = None,
 ) -> Index:
     t = time.perf_counter()
     analyses = _analyses(sources, store, settings, progress)
@@ -556,7 +636,7 @@ def _add_sources(
     timings["embed_s"] = time.perf_counter() - t
     t = time.perf_counter()
     base.append(analyses, fstats, counts, vectors)
-    base.finalize()
+    base.finalize(keep)
     timings["assemble_s"] = time.perf_counter() - t
     return base
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from contextpack.embed import get_embedder
@@ -77,3 +78,90 @@ def test_damaged_snapshot_is_rebuilt_with_a_warning(repo: Path, damage: str,
         again = build(repo)
     assert "rebuilding" in caplog.text
     assert again.texts == good.texts
+
+
+# ------------------------------------------------------------ incremental updates
+def _terms_by_chunk(ix, m):  # type: ignore[no-untyped-def]
+    """Each row of a sparse matrix as {term: count}: vocabulary ids differ between an
+    updated index (new terms appended) and a fresh one."""
+    names = dict((tid, t) for t, tid in ix.vocab.as_dict().items())
+    return [{names[int(t)]: float(v) for t, v in zip(m.indices[a:b], m.data[a:b])}
+            for a, b in zip(m.indptr[:-1], m.indptr[1:])]
+
+
+def _assert_same_index(ix, fresh) -> None:  # type: ignore[no-untyped-def]
+    assert ix.paths == fresh.paths and ix.digests == fresh.digests
+    assert list(ix.texts) == list(fresh.texts) and list(ix.refs) == list(fresh.refs)
+    assert ix.symbols == fresh.symbols and list(ix.defs) == list(fresh.defs)
+    for name in ("chunk_file", "starts", "ends", "part", "tok_full", "tok_skel", "text_crc",
+                 "file_chunks", "file_role"):
+        assert np.array_equal(getattr(ix, name), getattr(fresh, name)), name
+    assert _terms_by_chunk(ix, ix.chunk_terms) == _terms_by_chunk(fresh, fresh.chunk_terms)
+    assert _terms_by_chunk(ix, ix.file_terms) == _terms_by_chunk(fresh, fresh.file_terms)
+    for name in ("src", "dst", "weight"):
+        assert np.array_equal(getattr(ix.graph, name), getattr(fresh.graph, name)), name
+    for table in ("symbols_by_name", "files_by_name"):
+        a, b = getattr(ix, table), getattr(fresh, table)
+        assert a.keys() == b.keys()
+        assert all(np.array_equal(a[k], b[k]) for k in a.keys()), table
+    assert np.array_equal(ix.dense_vectors(), fresh.dense_vectors())
+
+
+def test_an_updated_index_equals_a_fresh_build(repo: Path) -> None:
+    build(repo)
+    (repo / "sample.py").write_text((repo / "sample.py").read_text() + "\n\ndef added_later(total):\n"
+                                    "    return total(1)\n")
+    (repo / "sample.go").unlink()
+    (repo / "sample.rb").rename(repo / "aaa_first.rb")
+    (repo / "zz").mkdir()
+    (repo / "zz" / "late.js").write_text("function lateComer(a) { return greet(a); }\n")
+    ix = build(repo)
+    assert ix.stats["cache"] == "updated" and ix.stats["files_reindexed"] == 3
+    _assert_same_index(ix, build(repo, use_cache=False))
+    warm = build(repo)  # and the snapshot it wrote loads as the same index
+    assert warm.stats["cache"] == "warm"
+    _assert_same_index(warm, build(repo, use_cache=False))
+
+
+# ------------------------------------------------------------ columns and the graph
+def test_columns_join_take_and_flatten_without_decoding_each_row() -> None:
+    from contextpack.columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
+
+    a, b = StringColumn(["x", "", "é☃"]), StringColumn(["tail", "\udcff"])
+    both = a.concat(b)
+    assert list(both) == ["x", "", "é☃", "tail", "\udcff"] and both.tolist() == list(both)
+    rows = [3, 4, 0, 1, 2, 2]
+    assert list(both.take(rows)) == [both[i] for i in rows]
+    assert StringColumn(["ab", "c"]).tolist() == ["ab", "c"]
+    t = TupleColumn([(), ("a",), ()]).concat(TupleColumn([("b", "é"), ()]))
+    flat_rows, names = t.flat()
+    assert flat_rows.tolist() == [1, 3, 3] and names == ["a", "b", "é"]
+    assert TupleColumn([(), ()]).flat()[1] == []
+    k = KeyIndex.from_pairs(["b", "a"], np.array([0, 1, 0]), np.array([7, 8, 9]))
+    assert k.keys() == ["a", "b"] and k["a"].tolist() == [8] and k["b"].tolist() == [7, 9]
+    vocab = Vocabulary()
+    for term in ("x", "y"):
+        vocab.add(term)
+    import pickle
+
+    loaded = pickle.loads(pickle.dumps(vocab))
+    assert loaded.as_dict() == {"x": 0, "y": 1}
+    state = loaded.__getstate__()["index"]
+    assert loaded.__getstate__()["index"] is state  # unchanged: its sorted keys are reused
+    loaded.add("z")
+    assert pickle.loads(pickle.dumps(loaded)).get("z") == 2
+
+
+def test_graph_from_flat_pairs_matches_the_tuple_form() -> None:
+    from contextpack import graph as graph_mod
+
+    defs = [("f",), ("g", "self"), (), ("f",)]
+    refs = [("g",), ("f", "missing"), ("f", "g", "self"), ()]
+    g = graph_mod.build(defs, refs, np.zeros(4, np.int32), 1)
+    rows = np.array([0, 1, 1, 3])
+    ref_rows = np.array([0, 1, 1, 2, 2, 2])
+    flat = graph_mod.build_flat(4, rows, ["f", "g", "self", "f"], ref_rows,
+                                ["g", "f", "missing", "f", "g", "self"])
+    for name in ("src", "dst", "weight"):
+        assert np.array_equal(getattr(g, name), getattr(flat, name))
+    assert g.src.size
