@@ -26,8 +26,8 @@ from .embed import Embedder
 from .columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
 from .lexical import BM25, SparseTerms, build_sparse, group_rows
 from .sources import FileStat, Scan, SourceOptions, read_source, scan
-from .store import (Store, cache_dir_for, prepare_folder, read_snapshot, snapshot_path,
-                    write_snapshot)
+from .store import (SCHEMA_VERSION, Store, cache_dir_for, prepare_folder, read_header,
+                    read_snapshot, remove_leftovers, snapshot_path, write_snapshot)
 from .tokens import Tokenizer
 from .types import Chunk, SourceFile, Skipped
 
@@ -512,6 +512,8 @@ def open_index(
                 newer.stats = {"scan_s": t_scan, "files_reindexed": 0, "cache": "warm"}
                 newer.scan_skipped = found.skipped
                 return newer
+        replaced = [(p, d) for p, d, k in zip(old.paths, old.digests, plan.keep) if not k] \
+            if old is not None else []
         store = Store(folder / "store.sqlite")
         try:
             # The old index is updated in place: its unchanged rows are never copied twice.
@@ -520,16 +522,65 @@ def open_index(
                             if p in plan.still_skipped}
             index = _build(found, plan.changed, base, tokenizer, embedder, store, settings,
                            progress, plan.keep)
+            t_write = time.perf_counter()
+            remove_leftovers(snap.parent)
+            write_snapshot(snap, index, expect)
+            index.stats.update(scan_s=t_scan, write_s=time.perf_counter() - t_write,
+                               cache="cold" if old is None else "updated")
+            index.stats["store_pruned"] = _prune_store(
+                store, replaced, index, _prefixes(tokenizer.name, _model(embedder),
+                                                  analysis_tag(settings.redact)))
         finally:
             store.close()
-        t_write = time.perf_counter()
-        write_snapshot(snap, index, expect)
-        index.stats.update(scan_s=t_scan, write_s=time.perf_counter() - t_write,
-                           cache="cold" if old is None else "updated")
+        _prune_snapshots(snap)
         index.scan_skipped = found.skipped
         return index
     finally:
         lock.release()
+
+
+def _prefixes(tokenizer: str, model: str, tag: str) -> dict[str, str]:
+    """How the store's keys start, per table, for one variant: ``PREFIX path \\0 digest``."""
+    return {"analysis": f"a{tag}\0", "counts": f"{tokenizer}\0a{tag}\0",
+            "vectors": f"{model}\0a{tag}\0"}
+
+
+def _prune_store(store: Store, replaced: Sequence[tuple[str, str]], index: Index,
+                 prefixes: dict[str, str]) -> int:
+    """Forget the stored versions of each replaced file but two: the one on disk now and
+    the one it replaced. Without this the store grows with every edit."""
+    now = dict(zip(index.paths, index.digests))
+    removed = 0
+    for path, digest in replaced:
+        keep = {digest, now.get(path)}
+        for table, prefix in prefixes.items():
+            head = f"{prefix}{path}\0"
+            removed += store.prune(table, head, {head + d for d in keep if d})
+    return removed
+
+
+#: A snapshot no contextpack of this version can read, untouched this long, is deleted.
+STALE_SNAPSHOT_S = 7 * 24 * 3600
+
+
+def _prune_snapshots(snap: Path) -> None:
+    """Delete the sibling snapshots of one root that this version cannot read (another
+    schema, layout or analysis version) and that nobody has rewritten for a week: left by
+    an upgrade. An older contextpack still in use (a pre-commit hook's own) rewrites its
+    snapshot when files change, and at worst rebuilds it from the store."""
+    tags = {analysis_tag(True), analysis_tag(False)}
+    now = time.time()
+    for other in snap.parent.glob("snapshot-*.bin"):
+        if other == snap:
+            continue
+        header = read_header(other) or {}
+        readable = (header.get("schema") == SCHEMA_VERSION and header.get("layout") == _LAYOUT
+                    and str(header.get("variant", "")).rsplit("|analysis", 1)[-1] in tags)
+        try:
+            if not readable and now - other.stat().st_mtime > STALE_SNAPSHOT_S:
+                other.unlink()
+        except OSError:
+            pass
 
 
 def _file_id(path: Path) -> tuple[int, int, int] | None:
@@ -647,7 +698,7 @@ def _key(a: FileAnalysis | SourceFile) -> str:
 
 def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: IndexSettings,
               progress: Progress) -> list[FileAnalysis]:
-    prefix = f"a{analysis_tag(settings.redact)}\0"
+    prefix = _prefixes("", "", analysis_tag(settings.redact))["analysis"]
     cached = store.get_many("analysis", (prefix + _key(s) for s in sources)) if store else {}
     missing = [s for s in sources if prefix + _key(s) not in cached]
     done = [len(sources) - len(missing)]
@@ -666,7 +717,7 @@ def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: Inde
 def _counts(sources: Sequence[SourceFile], analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
             store: Store | None, progress: Progress,
             tag: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    prefix = f"{tokenizer.name}\0a{tag}\0"
+    prefix = _prefixes(tokenizer.name, "", tag)["counts"]
     cached = store.get_many("counts", (prefix + _key(a) for a in analyses)) if store else {}
     todo = [i for i, a in enumerate(analyses) if prefix + _key(a) not in cached]
     texts: list[str] = []
@@ -713,7 +764,7 @@ def embed_text(c: Chunk) -> str:
 
 def _vectors(analyses: Sequence[FileAnalysis], embedder: Embedder, store: Store | None,
              progress: Progress, tag: str) -> list[np.ndarray]:
-    prefix = f"{embedder.model_id}\0a{tag}\0"
+    prefix = _prefixes("", embedder.model_id, tag)["vectors"]
     cached = store.get_many("vectors", (prefix + _key(a) for a in analyses)) if store else {}
     todo = [a for a in analyses if prefix + _key(a) not in cached]
     texts = [embed_text(c) for a in todo for c in a.chunks]

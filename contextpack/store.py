@@ -12,6 +12,12 @@ Layout of a cache folder::
 Snapshots are written to a temporary file and renamed, so a reader sees the old file or
 the new one, never half of one. Each starts with a header holding the schema version and
 a checksum of the payload; a snapshot that fails either check is rebuilt, with a warning.
+
+The cache stays bounded: a snapshot is replaced, never added to; an update deletes from
+the store the versions of each changed file but the new one and the one it replaced (so
+an undo, or switching between two branches, parses nothing); and a writer, holding the
+lock, removes temporary files that killed writers left behind and snapshots that no
+installed version could have written for a week (index.py decides which those are).
 """
 
 from __future__ import annotations
@@ -136,6 +142,33 @@ def read_snapshot(path: Path, expect: dict[str, Any]) -> Any | None:
         return None
 
 
+def read_header(path: Path) -> dict[str, Any] | None:
+    """A snapshot's header alone (None if it has none), without reading its payload."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(MAGIC))
+            line = fh.readline(65536)
+        if head != MAGIC:
+            return None
+        header = json.loads(line)
+        return header if isinstance(header, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def remove_leftovers(folder: Path) -> int:
+    """Delete the temporary files of writers that died before renaming them. Call it
+    holding the cache's lock: every snapshot writer holds it while its file exists."""
+    removed = 0
+    for tmp in folder.glob(".*.tmp"):
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def _check(data: bytes, expect: dict[str, Any]) -> str:
     if not data.startswith(MAGIC):
         return "is not a contextpack snapshot"
@@ -254,6 +287,26 @@ class Store:
                 self._conn.execute("ROLLBACK")
             except sqlite3.DatabaseError:
                 pass
+
+    def prune(self, table: str, prefix: str, keep: Iterable[str]) -> int:
+        """Delete the rows whose key starts with ``prefix``, except the keys in ``keep``."""
+        keep = set(keep)
+        try:
+            # keys starting with prefix sort between it and prefix with its last char bumped
+            end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            keys = [k for (k,) in self._conn.execute(
+                f"SELECT key FROM {table} WHERE key >= ? AND key < ?", (prefix, end))]
+            doomed = [(k,) for k in keys if k not in keep]
+            if doomed:
+                self._conn.execute("BEGIN")
+                self._conn.executemany(f"DELETE FROM {table} WHERE key = ?", doomed)
+                self._conn.execute("COMMIT")
+            return len(doomed)
+        except sqlite3.DatabaseError as exc:
+            log.warning("cannot prune cache store %s (%s)", self.path, exc)
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            return 0
 
     def _reset(self) -> None:
         try:

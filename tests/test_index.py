@@ -123,6 +123,76 @@ def test_an_updated_index_equals_a_fresh_build(repo: Path) -> None:
     _assert_same_index(warm, build(repo, use_cache=False))
 
 
+def _stored_versions(repo: Path, path: str) -> dict[str, int]:
+    import sqlite3
+
+    conn = sqlite3.connect(repo / ".contextpack" / "store.sqlite")
+    try:
+        return {table: sum(1 for (k,) in conn.execute(f"SELECT key FROM {table}")
+                           if k.split("\0")[-2] == path)
+                for table in ("analysis", "counts", "vectors")}
+    finally:
+        conn.close()
+
+
+def test_edits_keep_two_versions_of_a_file_in_the_store(repo: Path) -> None:
+    build(repo)
+    p = repo / "sample.py"
+    original = p.read_text()
+    for i in range(4):
+        p.write_text(original + f"\n# edit {i}\n")
+        ix = build(repo)
+    assert _stored_versions(repo, "sample.py") == {"analysis": 2, "counts": 2, "vectors": 2}
+    assert ix.stats["store_pruned"] == 3  # edit 1's rows, when edit 3 replaced edit 2
+    p.write_text(original + "\n# edit 2\n")  # an undo: the replaced version is still there
+    from contextpack import index as index_mod
+
+    calls: list[int] = []
+    real = index_mod.analyze_all
+    try:
+        index_mod.analyze_all = lambda todo, *a, **k: calls.append(len(todo)) or real(todo, *a, **k)  # type: ignore[assignment]
+        ix = build(repo)
+    finally:
+        index_mod.analyze_all = real  # type: ignore[assignment]
+    assert ix.stats["files_reindexed"] == 1 and calls == [0]
+    p.unlink()  # a deleted file keeps the version it had
+    build(repo)
+    assert _stored_versions(repo, "sample.py") == {"analysis": 1, "counts": 1, "vectors": 1}
+
+
+def test_a_writer_removes_leftovers_and_week_old_foreign_snapshots(repo: Path) -> None:
+    import json
+    import os
+    import time
+
+    from contextpack.store import MAGIC
+
+    build(repo)
+    (snap,) = list((repo / ".contextpack").rglob("snapshot-*.bin"))
+    folder = snap.parent
+    leftover = folder / f".{snap.name}.999999.1.tmp"
+    leftover.write_bytes(b"half a snapshot")
+
+    def sibling(name: str, age_days: float, **header: object) -> Path:
+        path = folder / name
+        path.write_bytes(MAGIC + json.dumps(header).encode() + b"\n")
+        old = time.time() - age_days * 86400
+        os.utime(path, (old, old))
+        return path
+
+    mine = json.loads(snap.read_bytes()[len(MAGIC):].split(b"\n", 1)[0])
+    upgraded = sibling("snapshot-aaaaaaaaaaaa.bin", 8, **dict(mine, schema=1))
+    recent = sibling("snapshot-bbbbbbbbbbbb.bin", 1, **dict(mine, schema=1))
+    other_tokenizer = sibling("snapshot-cccccccccccc.bin", 30, **dict(
+        mine, variant="o200k_base|" + mine["variant"].split("|", 1)[1]))
+    old_analysis = sibling("snapshot-dddddddddddd.bin", 8, **dict(
+        mine, variant=mine["variant"].rsplit("|analysis", 1)[0] + "|analysis1"))
+    (repo / "new.py").write_text("x = 1\n")
+    build(repo)
+    assert not leftover.exists() and not upgraded.exists() and not old_analysis.exists()
+    assert recent.exists() and other_tokenizer.exists() and snap.exists()
+
+
 # ------------------------------------------------------------ columns and the graph
 def test_columns_join_take_and_flatten_without_decoding_each_row() -> None:
     from contextpack.columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
