@@ -48,7 +48,7 @@ class PackOptions:
     headroom: int = 0
     # Dependency closure: a chunk's callees and the types it names are worth this share
     # of its value as skeletons, so a body comes with the signatures it relies on.
-    closure: float = 0.15
+    closure: float = 0.02
     closure_from: int = 30  # best candidates whose references are followed
     # Chunks sharing at least this share of their terms with a better one are dropped.
     near_duplicate: float = 0.9

@@ -41,15 +41,15 @@ class Weights:
     dense: float = 0.5
     name: float = 1.0
     path: float = 0.8
-    where: float = 0.0
-    filemax: float = 0.0
+    where: float = 0.3
+    filemax: float = 0.5
     graph: float = 0.3
     parent: float = 0.0  # chunks whose class (or file stem) the query names
     seeds: int = 20  # chunks that seed the graph walk
     # multipliers by file role (index.ROLES): tests, docs and other text against code
-    test_prior: float = 1.0
-    doc_prior: float = 1.0
-    other_prior: float = 1.0
+    test_prior: float = 0.3
+    doc_prior: float = 0.5
+    other_prior: float = 0.5
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:

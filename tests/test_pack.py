@@ -73,15 +73,19 @@ def test_tight_budgets_shrink_views(packer: Packer) -> None:
 
 def test_json_contract(packer: Packer) -> None:
     doc = json.loads(packer.pack("add numbers", 1200, "json").text)
-    assert set(doc) == {"budget", "tokens", "encoding", "query", "context", "items", "stats"}
+    assert set(doc) == {"budget", "tokens", "encoding", "query", "context", "items", "left_out",
+                        "stats"}
     assert doc["budget"] == 1200 and doc["encoding"] == "cl100k_base"
     assert doc["tokens"] == get_tokenizer().count(doc["context"]) <= 1200
     for item in doc["items"]:
         assert set(item) == {"path", "start_line", "end_line", "kind", "symbol", "view",
-                             "tokens", "score"}
+                             "tokens", "score", "reason"}
+        assert f"score {item['score']:.3f}" in item["reason"]
         assert item["view"] in ("full", "skeleton", "mention")
         assert 1 <= item["start_line"] <= item["end_line"]
         assert not item["path"].startswith("/")
+    for left in doc["left_out"]:
+        assert left["reason"] and left["score"] <= max(i["score"] for i in doc["items"])
 
 
 def test_xml_is_well_formed(packer: Packer) -> None:

@@ -123,7 +123,9 @@ def test_no_text_is_shown_twice(packer: Packer) -> None:
 
 
 # ------------------------------------------------------------------ closure and duplicates
-def test_a_body_brings_the_signatures_it_calls(packer: Packer) -> None:
+def test_a_body_brings_the_signatures_it_calls(shop: Path) -> None:
+    # a strong closure weight, to see the mechanism on a tiny tree (the default is fitted)
+    packer = Packer(shop, Settings(use_cache=False, pack=PackOptions(closure=0.3)))
     p = packer.pack("adding an item to the cart fails for some products", 400)
     views = {i.chunk.symbol: i for i in p.items}
     assert views["Cart.add_item"].view == "full"
