@@ -223,8 +223,11 @@ def _write(text: str, output: str | None) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print what was done as JSON on stdout: counts, cache state and the "
+                   "seconds each stage took (scan, read, parse, count, embed, assemble, write).")
 @source_options
-def index(path: str, quiet: bool, **opts: Any) -> None:
+def index(path: str, as_json: bool, quiet: bool, **opts: Any) -> None:
     """Build or refresh PATH's index ahead of time."""
 
     def work() -> None:
@@ -235,6 +238,17 @@ def index(path: str, quiet: bool, **opts: Any) -> None:
         packer = Packer(path, _settings(**opts), progress)
         progress.finish()
         ix = packer.index
+        if as_json:
+            import json
+
+            stats = ix.stats
+            seconds = {k[:-2]: round(float(v), 3) for k, v in stats.items() if k.endswith("_s")}
+            seconds["total"] = round(time.perf_counter() - t0, 3)
+            click.echo(json.dumps({
+                "files": ix.n_files, "chunks": ix.n_chunks, "tokens": ix.total_tokens(),
+                "cache": stats.get("cache", "cold"),
+                "files_reindexed": stats.get("files_reindexed", 0), "seconds": seconds,
+            }, sort_keys=True))
         if not quiet:
             click.echo(
                 f"indexed {ix.n_files:,} files, {ix.n_chunks:,} chunks, "

@@ -75,6 +75,18 @@ def test_index_then_stats(repo: Path) -> None:
     assert "sample.py" in out
 
 
+def test_index_json_reports_stage_seconds(repo: Path, tmp_path: Path) -> None:
+    cache = str(tmp_path / "cache")
+    code, out, err = run("index", str(repo), "--json", "-q", "--cache-dir", cache)
+    assert code == 0, err
+    cold = json.loads(out)
+    assert cold["cache"] == "cold" and cold["files"] == 15 and cold["files_reindexed"] == 15
+    assert {"scan", "read", "parse", "count", "embed", "assemble", "write",
+            "total"} <= set(cold["seconds"])
+    code, out, _ = run("index", str(repo), "--json", "-q", "--cache-dir", cache)
+    assert json.loads(out)["cache"] == "warm" and json.loads(out)["files_reindexed"] == 0
+
+
 def test_help_is_instant_and_imports_nothing_heavy() -> None:
     code = (
         "import sys\n"
