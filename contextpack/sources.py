@@ -177,7 +177,7 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
     if options.use_ignore_files:
         ignores.push("", _read_ignore_file(os.path.join(real_root, ".git", "info", "exclude")))
     visited = {real_root}
-    _walk(real_root, "", options, ignores, visited, result)
+    _walk(real_root, "", real_root, options, ignores, visited, result)
     result.files.sort(key=lambda f: f.path)
     result.skipped.sort(key=lambda s: s.path)
     return result
@@ -186,11 +186,13 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
 def _walk(
     root: str,
     rel_dir: str,
+    real_dir: str,
     options: SourceOptions,
     ignores: _IgnoreStack,
     visited: set[str],
     result: Scan,
 ) -> None:
+    """Visit a folder's entries; ``real_dir`` is its path with symlinks resolved."""
     abs_dir = os.path.join(root, rel_dir) if rel_dir else root
     try:
         entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
@@ -208,7 +210,7 @@ def _walk(
     try:
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            _visit(root, rel, entry, options, ignores, visited, result)
+            _visit(root, rel, real_dir, entry, options, ignores, visited, result)
     finally:
         for _ in range(pushed):
             ignores.pop()
@@ -217,6 +219,7 @@ def _walk(
 def _visit(
     root: str,
     rel: str,
+    real_parent: str,
     entry: os.DirEntry[str],
     options: SourceOptions,
     ignores: _IgnoreStack,
@@ -235,6 +238,7 @@ def _visit(
         return
     if ignores.ignored(rel, is_dir):
         return
+    target = ""
     if is_link:
         target = os.path.realpath(entry.path)
         if not os.path.exists(target):
@@ -249,8 +253,11 @@ def _visit(
     if is_dir:
         if options.exclude and _glob_matches(rel + "/", options.exclude):
             return
-        visited.add(os.path.realpath(entry.path))
-        _walk(root, rel, options, ignores, visited, result)
+        # A folder that is no link resolves to its resolved parent plus its name: no
+        # realpath (a stat per path component) for each of a large tree's folders.
+        real = target or os.path.join(real_parent, entry.name)
+        visited.add(real)
+        _walk(root, rel, real, options, ignores, visited, result)
         return
     if entry.name in IGNORE_FILES:
         return
