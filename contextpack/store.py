@@ -92,13 +92,16 @@ def prepare_folder(folder: Path) -> None:
                          str(folder)) from exc
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename over the target."""
+def atomic_write(path: Path, data: bytes, *more: bytes) -> None:
+    """Write ``data`` (and ``more`` after it) through a temporary file in the same
+    folder, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
+            for part in more:  # written one after the other, never joined in memory
+                fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -111,10 +114,10 @@ def write_snapshot(path: Path, payload: Any, meta: dict[str, Any]) -> None:
     body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     header = dict(meta, schema=SCHEMA_VERSION, length=len(body),
                   checksum=_checksum(body))
-    atomic_write(path, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body)
+    atomic_write(path, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n", body)
 
 
-def _checksum(body: bytes) -> str:
+def _checksum(body: bytes | memoryview) -> str:
     # CRC-32 catches truncation and flipped bytes at memory speed; the cache is not
     # a security boundary, so a cryptographic hash would only slow every warm query.
     return f"crc32:{zlib.crc32(body):08x}"
@@ -134,7 +137,8 @@ def read_snapshot(path: Path, expect: dict[str, Any]) -> Any | None:
     if problem:
         log.warning("cache %s %s; rebuilding it", path, problem)
         return None
-    body = data[data.index(b"\n", len(MAGIC)) + 1 :]
+    # a view, not a slice: the payload is not copied before it is unpickled
+    body = memoryview(data)[data.index(b"\n", len(MAGIC)) + 1 :]
     try:
         return pickle.loads(body)
     except Exception as exc:  # a checksum collision or a class that moved
@@ -182,7 +186,7 @@ def _check(data: bytes, expect: dict[str, Any]) -> str:
     for key, value in expect.items():
         if header.get(key) != value:
             return f"was built for {key}={header.get(key)!r}, not {value!r}"
-    body = data[end + 1 :]
+    body = memoryview(data)[end + 1 :]
     if len(body) != header.get("length"):
         return "is truncated"
     if _checksum(body) != header.get("checksum"):
