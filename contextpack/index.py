@@ -142,7 +142,8 @@ class Index:
         return self.vectors
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
+        # "_" keys are caches derived at query time (rank._path_table): not worth storing
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
         if state.get("dense_index") is not None:
             state["vectors"] = None  # stored once, in dense_index
         return state

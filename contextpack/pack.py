@@ -52,6 +52,9 @@ class PackOptions:
     closure_from: int = 30  # best candidates whose references are followed
     # Chunks sharing at least this share of their terms with a better one are dropped.
     near_duplicate: float = 0.9
+    # A chunk's value grows with its length to this power (0: value per chunk, so the
+    # knapsack favours many small chunks; 1: value per token, pure relevance order).
+    length_power: float = 0.7
 
 
 @dataclass(slots=True)
@@ -265,6 +268,8 @@ def _candidate(index: Index, r: int, score: float, value: float, options: PackOp
         opts.append(("mention", estimate_tokens(label) + 5, value * options.mention_value))
     full_cost = int(index.tok_full[r]) + overhead
     skel_cost = int(index.tok_skel[r]) + overhead
+    if options.length_power:
+        value *= (max(full_cost, 20) / _TYPICAL_TOKENS) ** options.length_power
     skel_value = max(value * options.skeleton_value.get(kind, 0.3), closure)
     if skel_cost < full_cost * 0.8:
         opts.append(("skeleton", skel_cost, skel_value))
@@ -304,6 +309,7 @@ def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: Pa
                 cands.append(new)
 
 
+_TYPICAL_TOKENS = 100  # about a median function: length_power leaves its value as is
 _CLOSURE_MAX_DEFS = 3
 _CLOSURE_KINDS = frozenset({"function", "method", "class", "type"})
 _NEAR_DUP_DEPTH = 400  # candidates checked for near-duplicates (pairwise, so bounded)
