@@ -87,6 +87,9 @@ def markdown(records, meta: dict, packers=None) -> str:
         )
         L += overall_table([r for r in records if r["instance_id"] in common], packers, budgets)
     L.append("")
+    tuned = tuning_slice(meta.get("data"))
+    if tuned:
+        L += tuned_vs_held_out(records, packers, budgets, tuned)
     repos = sorted({r["repo"] for r in records})
     L.append("## Per repository\n")
     L.append("Cells: FR / FS / FB.\n")
@@ -132,6 +135,32 @@ def markdown(records, meta: dict, packers=None) -> str:
     if meta.get("extra"):
         L.append(meta["extra"])
     return "\n".join(L) + "\n"
+
+
+def tuning_slice(data) -> set[str]:
+    """The instances contextpack's defaults were fitted on: every third of the usable dev
+    instances, in file order (what ``tune.py --every 3`` reads)."""
+    if not data or not (Path(data) / "swebench_lite_dev.jsonl").exists():
+        return set()
+    import corpus as C
+
+    rows = [r for r in C.load_instances(Path(data)) if C.skip_reason(r) is None]
+    return {r["instance_id"] for r in rows[::3]}
+
+
+def tuned_vs_held_out(records, packers, budgets, tuned: set[str]) -> list[str]:
+    """The same table on the tuning slice and on the instances tuning never looked at."""
+    L = ["## Tuning slice and held-out instances\n",
+         "contextpack's ranking defaults were fitted with `bench/tune.py --every 3` on every "
+         "third usable dev instance; the held-out rows are the other two thirds, never looked "
+         "at while tuning. The baselines have no knobs fitted; they are shown on the same "
+         "split for comparison.\n"]
+    for name, keep in (("tuning slice", True), ("held out", False)):
+        sub = [r for r in records if (r["instance_id"] in tuned) == keep]
+        n = len({r["instance_id"] for r in sub})
+        L.append(f"### {name} ({n} instances)\n")
+        L += overall_table(sub, packers, budgets)
+    return L
 
 
 def overall_table(records, packers, budgets):
