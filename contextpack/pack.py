@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -111,13 +111,13 @@ def fit(
     best: tuple[list[Item], str, Header] | None = None
     if not options.fill:
         def attempt(chosen: list[_Cand]) -> tuple[list[Item], str, Header]:
-            items = _items(index, chosen, ranking)
+            items = _items(index, chosen)
             return (items, *_render_fitting(items, index, ranking, counts, budget, text_fmt,
                                             query, skipped_files))
 
         best = _largest_prefix(cands, room, limit, text_fmt, attempt)
     for _ in range(4 if best is None else 0):
-        items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill), ranking)
+        items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill))
         text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
                                        query, skipped_files)
         if header.tokens <= limit:
@@ -138,6 +138,7 @@ def fit(
                 best = (items, text, header)
                 break
     items, text, header = best
+    items = _with_reasons(index, ranking, cands, items)
     kept = {(i.chunk.path, i.chunk.start_line) for i in items}
     return Fitted(tuple(items), text, header, _dropped(index, ranking, cands, dupes, kept))
 
@@ -298,7 +299,8 @@ def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: Pa
                     continue
                 have = by_row.get(r)
                 if have is not None:
-                    if have.closure_of < 0 and have.value >= bonus:
+                    # referrers come best first: an earlier one gave the larger bonus
+                    if have.closure_of >= 0 or have.value >= bonus:
                         continue
                     new = _candidate(index, r, have.score, have.value, options, bonus)
                     have.options, have.closure_of = new.options, c.row
@@ -414,24 +416,31 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
     return [c for c in cands if c.level >= 0]
 
 
-def _items(index: Index, chosen: Sequence[_Cand], ranking: Ranking | None = None) -> list[Item]:
+def _items(index: Index, chosen: Sequence[_Cand]) -> list[Item]:
     items = [
         Item(index.chunk(c.row), c.options[c.level][0], c.options[c.level][1], c.score,
-             _reason(index, ranking, c), metadata={"value": c.options[c.level][2]})
+             metadata={"value": c.options[c.level][2], "row": c.row})
         for c in chosen
     ]
     items.sort(key=lambda i: (i.chunk.path, i.chunk.start_line, i.chunk.end_line))
     return items
 
 
-def _reason(index: Index, ranking: Ranking | None, c: _Cand) -> str:
+def _with_reasons(index: Index, ranking: Ranking, cands: list[_Cand],
+                  items: list[Item]) -> list[Item]:
+    """The chosen items, each with why it is in (only the final choice is explained)."""
+    by_row = {c.row: c for c in cands}
+    return [replace(i, reason=_reason(index, ranking, by_row[i.metadata["row"]]))
+            for i in items]
+
+
+def _reason(index: Index, ranking: Ranking, c: _Cand) -> str:
     """Why a chunk is in the pack, in one line: its signals, and what brought it in."""
     parts = []
-    if ranking is not None:
-        contrib = ranking.contributions(c.row)
-        if contrib:
-            parts.append(" + ".join(f"{k} {v:.2f}" if k != "prior" else f"x prior {v:.2f}"
-                                    for k, v in contrib.items()))
+    contrib = ranking.contributions(c.row)
+    if contrib:
+        parts.append(" + ".join(f"{k} {v:.2f}" if k != "prior" else f"x prior {v:.2f}"
+                                for k, v in contrib.items()))
     parts.append(f"score {c.score:.3f}")
     if c.closure_of >= 0:
         by = c.closure_of
