@@ -123,7 +123,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     path_files, named_files = _named_files(index, query)
     signals["path"] = path_files[index.chunk_file]
     if weights.where:
-        signals["where"] = _path_words(index, qterms_text(query))[index.chunk_file]
+        signals["where"] = _path_words(index, _query_words(query))[index.chunk_file]
     if weights.parent:
         signals["parent"] = _named_parents(index, named_symbols, query)
     fused = _fuse(signals, weights)
@@ -148,7 +148,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
                    weights, prior)
 
 
-def qterms_text(query: str) -> set[str]:
+def _query_words(query: str) -> set[str]:
     """The query's terms as words (not ids): path words are matched by spelling."""
     return {_singular(t) for t in query_terms(query)}
 
@@ -161,8 +161,9 @@ def _singular(word: str) -> str:
 
 
 def _path_words(index: Index, words: set[str]) -> np.ndarray:
-    """Per file: IDF-weighed share of its path's words (folders and file stem) that the
-    query uses. ``django/urls/resolvers.py`` for a query about URL resolving."""
+    """Per file: the summed IDF of the query's words found among its path's words
+    (folders and file stem), scaled to [0, 1]. ``django/urls/resolvers.py`` for a query
+    about URL resolvers."""
     table = _path_table(index)
     out = np.zeros(index.n_files, np.float32)
     for word in words:
