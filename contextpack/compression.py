@@ -49,6 +49,16 @@ class Compressed:
     tokens: int
     chunks: dict[str, int] = dataclasses.field(default_factory=dict, compare=False)
 
+    def metadata(self) -> dict[str, Any]:
+        """What the framework integrations add to a kept document's metadata."""
+        return {SCORE_KEY: round(self.score, 6), VIEW_KEY: self.view, TOKENS_KEY: self.tokens}
+
+
+#: Metadata keys the integrations add to each kept document or node.
+SCORE_KEY = "contextpack_score"
+VIEW_KEY = "contextpack_view"
+TOKENS_KEY = "contextpack_tokens"
+
 
 def compress(
     query: str,
@@ -216,4 +226,4 @@ def _log(packer: Packer, query: str, max_tokens: int, kept: Sequence[Compressed]
     ))
 
 
-__all__ = ["ELISION", "Compressed", "compress"]
+__all__ = ["ELISION", "SCORE_KEY", "TOKENS_KEY", "VIEW_KEY", "Compressed", "compress"]

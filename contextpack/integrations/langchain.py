@@ -23,12 +23,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 from pydantic import ConfigDict, Field
 
-from ..compression import compress
-
-#: Metadata keys added to each returned document.
-SCORE_KEY = "contextpack_score"
-VIEW_KEY = "contextpack_view"
-TOKENS_KEY = "contextpack_tokens"
+from ..compression import SCORE_KEY, TOKENS_KEY, VIEW_KEY, compress
 
 
 class ContextpackCompressor(BaseDocumentCompressor):
@@ -63,8 +58,7 @@ class ContextpackCompressor(BaseDocumentCompressor):
         out = []
         for k in kept:
             doc = documents[k.position]
-            meta = {**doc.metadata, SCORE_KEY: round(k.score, 6), VIEW_KEY: k.view,
-                    TOKENS_KEY: k.tokens}
+            meta = {**doc.metadata, **k.metadata()}
             out.append(Document(page_content=k.text, metadata=meta, id=doc.id))
         return out
 

@@ -22,12 +22,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "pip install 'contextpack[llamaindex]'"
     ) from exc
 
-from ..compression import compress
-
-#: Metadata keys added to each returned node.
-SCORE_KEY = "contextpack_score"
-VIEW_KEY = "contextpack_view"
-TOKENS_KEY = "contextpack_tokens"
+from ..compression import SCORE_KEY, TOKENS_KEY, VIEW_KEY, compress
 #: The retriever's own score, kept when the node's score becomes contextpack's.
 RETRIEVAL_SCORE_KEY = "retrieval_score"
 
@@ -67,8 +62,7 @@ class ContextpackPostprocessor(BaseNodePostprocessor):
         for k in kept:
             original = nodes[k.position]
             node = original.node
-            meta = {**node.metadata, SCORE_KEY: round(k.score, 6), VIEW_KEY: k.view,
-                    TOKENS_KEY: k.tokens}
+            meta = {**node.metadata, **k.metadata()}
             if original.score is not None:
                 meta[RETRIEVAL_SCORE_KEY] = original.score
             if isinstance(node, TextNode):
