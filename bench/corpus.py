@@ -229,17 +229,23 @@ def _safe_extract(archive: Path, dest: Path) -> None:
             t.extractall(dest, members=members)
 
 
+def _fresh_tmp(base: Path) -> Path:
+    """Remove ``base`` and any half-built ``base.tmp`` (an interrupted run), and return an
+    empty ``base.tmp`` to build in; the caller renames it to ``base`` when done."""
+    tmp = base.with_name(base.name + ".tmp")
+    for old in (base, tmp):
+        if old.exists():
+            shutil.rmtree(old)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
 def unpacked_root(archive: Path, cache: Path) -> Path:
     """Unpack an sdist once into cache/unpacked/<name>/ and return its top folder."""
     base = cache / "unpacked" / archive.name
     done = base / ".done"
     if not done.exists():
-        if base.exists():
-            shutil.rmtree(base)
-        tmp = base.with_name(base.name + ".tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
+        tmp = _fresh_tmp(base)
         _safe_extract(archive, tmp)
         tmp.rename(base)
         done.write_text("ok")
@@ -263,12 +269,7 @@ def instance_corpus(row: dict, archive: Path, cache: Path, data_dir: Path) -> tu
         info = json.loads(info_file.read_text())
         if info.get("sdist_sha256") == row["sdist_sha256"]:
             return base / src.name, info
-    if base.exists():
-        shutil.rmtree(base)
-    tmp = base.with_name(base.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    tmp = _fresh_tmp(base)
     t0 = time.time()
     subprocess.run(["cp", "-al", str(src), str(tmp / src.name)], check=True)
     root = tmp / src.name
