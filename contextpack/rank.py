@@ -4,6 +4,9 @@ Signals (each scaled to [0, 1] before weighing, see ``_scaled``):
 
 * ``bm25``   BM25 of the chunk over identifier-aware terms;
 * ``file``   BM25 of the chunk's whole file (a function in the right file matters more);
+* ``title``  BM25 of the chunk against the query's first line, when the query has more
+             lines: an issue's title (or a question's summary) says what it is about,
+             while its body adds detail, user code and noise;
 * ``dense``  cosine similarity of the chunk's and the query's embeddings (faiss search);
 * ``name``   definitions the query names exactly (``bulk_create``, ``QuerySet.delete``);
 * ``path``   files the query names (a path, a dotted module, a stack-trace frame);
@@ -38,6 +41,7 @@ class Weights:
 
     bm25: float = 1.0
     file: float = 0.6
+    title: float = 1.5
     dense: float = 0.5
     name: float = 1.0
     path: float = 0.8
@@ -63,7 +67,7 @@ class Weights:
         return cls(**{k: type(getattr(cls(), k))(v) for k, v in values.items()})
 
 
-SIGNALS = ("bm25", "file", "dense", "name", "path", "where", "parent", "filemax", "graph")
+SIGNALS = ("bm25", "file", "title", "dense", "name", "path", "where", "parent", "filemax", "graph")
 
 
 @dataclass
@@ -116,6 +120,11 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     signals["bm25"] = _scaled(chunk_bm25.score(qterms))
     file_bm25 = _scaled(file_bm25_model.score(qterms))
     signals["file"] = file_bm25[index.chunk_file]
+    title = _title(query)
+    if title and weights.title:
+        title_terms = weigh_query(query_terms(title), index.vocab)
+        if title_terms:
+            signals["title"] = _scaled(chunk_bm25.score(title_terms))
     if embedder is not None and index.dense_index is not None and weights.dense:
         signals["dense"] = _dense(index, embedder.embed_query(query))
     name_sig, named_symbols = _named_symbols(index, query)
@@ -146,6 +155,13 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         fused = fused * prior
     return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files,
                    weights, prior)
+
+
+def _title(query: str) -> str:
+    """The query's first non-empty line if more lines follow it, else "" (a one-line
+    query is all title, and weighing it twice would only re-scale BM25 against the rest)."""
+    lines = [line for line in query.splitlines() if line.strip()]
+    return lines[0] if len(lines) > 1 else ""
 
 
 def _query_words(query: str) -> set[str]:

@@ -100,6 +100,25 @@ def test_words_of_a_path_point_to_the_file(packer: Packer) -> None:
     assert ranking.signals["where"][best] == pytest.approx(1.0)
 
 
+def test_the_title_of_a_longer_query_counts_more_than_its_body(packer: Packer) -> None:
+    # The body's words (cart, price, product) outnumber the title's (receipt, email): the
+    # title still decides, as an issue's title says what the issue is about.
+    query = ("Receipt email shows the wrong amount\n"
+             "I put a product in the cart, the cart total and the price of each product "
+             "look right in the cart, but the amount is off.")
+    ranking = rank(packer.index, query, packer.embedder)
+    assert packer.index.symbols[int(ranking.order()[0])] == "receipt_text"
+    assert ranking.signals["title"][row_of(packer, "receipt_text")] == pytest.approx(1.0)
+    without = rank(packer.index, query, packer.embedder, Weights(title=0.0))
+    assert "title" not in without.signals
+    assert packer.index.symbols[int(without.order()[0])] != "receipt_text"
+
+
+def test_a_one_line_query_has_no_title_signal(packer: Packer) -> None:
+    ranking = rank(packer.index, "receipt email shows the wrong amount", packer.embedder)
+    assert "title" not in ranking.signals
+
+
 # ------------------------------------------------------------------------------ knapsack
 def test_hull_skips_views_that_buy_less_per_token() -> None:
     # mention 10 tokens worth 1, skeleton 100 worth 2 (worse per token than going full),
