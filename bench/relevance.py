@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -289,6 +289,14 @@ def parse_args(argv=None):
         "--fresh", default="", help="comma list of packers whose cached results are dropped"
     )
     ap.add_argument(
+        "--carry-over",
+        type=Path,
+        default=None,
+        metavar="RAW",
+        help="relevance_raw.jsonl of an earlier run: baseline rows it scored fill the "
+        "(instance, budget) pairs this run has no result for (contextpack is never carried)",
+    )
+    ap.add_argument(
         "--no-pip",
         action="store_true",
         help="fetch every sdist from the simple index (skip pip download)",
@@ -532,6 +540,7 @@ def precompute_dense(run_rows, corpora, cache, args, timing):
 def run_packers(run_rows, corpora, packers, budgets, cache, args):
     rc = ResultCache(cache, [p for p in args.fresh.split(",") if p])
     fps = {p: fingerprint(p, args) for p in packers}
+    carried = load_carried(args.carry_over, packers)
     out = []
     need_index = {"bm25-files", "bm25-chunks", "dense"}
     B = None
@@ -618,9 +627,29 @@ def run_packers(run_rows, corpora, packers, budgets, cache, args):
             rc.put(rec)
         for p in packers:
             for b in budgets:
-                out.append(rc.get(ResultCache.key(p, fps[p], iid, b)))
+                out.append(rc.get(ResultCache.key(p, fps[p], iid, b)) or carried.get((p, iid, b)))
     for p, ids in not_run.items():
         log(f"{p}: {len(set(ids))} instances not run (embeddings not precomputed yet)")
+    return out
+
+
+def load_carried(path: Path | None, packers) -> dict:
+    """Baseline rows of an earlier run's relevance_raw.jsonl, by (packer, instance,
+    budget), for pairs this run has no result for: the dense precompute takes hours on two
+    cores, and its rows do not change with contextpack's code. contextpack rows are never
+    carried: they are what a run measures."""
+    if path is None:
+        return {}
+    out = {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    meta = json.loads(lines[0]) if lines else {}
+    src = f"{path.name} of commit {meta.get('commit')}, {meta.get('date')}"
+    for line in lines[1:]:
+        r = json.loads(line)
+        if r.get("packer") not in packers or r["packer"] == "contextpack" or r.get("carried"):
+            continue
+        out[(r["packer"], r["instance_id"], r["budget"])] = {**r, "carried": src}
+    log(f"--carry-over: {len(out)} baseline rows available from {src}")
     return out
 
 
@@ -649,6 +678,7 @@ def write_report(
     if args.only == "report":
         rc = ResultCache(cache, [])
         fps = {p: fingerprint(p, args) for p in packers}
+        carried = load_carried(args.carry_over, packers)
         results = []
         run_rows = []
         corpora = {}
@@ -667,7 +697,8 @@ def write_report(
             run_rows.append(r)
             for p in packers:
                 for b in budgets:
-                    results.append(rc.get(ResultCache.key(p, fps[p], r["instance_id"], b)))
+                    results.append(rc.get(ResultCache.key(p, fps[p], r["instance_id"], b))
+                                   or carried.get((p, r["instance_id"], b)))
         data = args.data.resolve()
     gl = load_goldlib(data)
     get_scopes = gl.get_scopes if gl else None
@@ -690,7 +721,9 @@ def write_report(
         if rec is None:
             continue
         t = targets[rec["instance_id"]]
-        if rec.get("error"):
+        if rec.get("carried"):
+            sc = dict(rec["scores"])
+        elif rec.get("error"):
             sc = {
                 "file_recall": 0.0 if t["files"] else None,
                 "func_seen": 0.0 if t["functions"] else None,
@@ -713,10 +746,11 @@ def write_report(
                 "seconds": _r4(rec.get("seconds")),
                 "index_seconds": _r4(rec.get("index_seconds")),
                 "tokens": rec.get("tokens"),
-                "n_items": len(rec.get("items") or []),
+                "n_items": rec["n_items"] if rec.get("carried") else len(rec.get("items") or []),
                 "error": rec.get("error"),
                 "violations": rec.get("violations") or [],
                 "key": rec["key"],
+                **({"carried": rec["carried"]} if rec.get("carried") else {}),
             }
         )
     by_reason = defaultdict(list)
@@ -778,6 +812,13 @@ def write_report(
             "Module-only gold instances (scored on module-level changed lines): "
             + ", ".join(module_only)
             + "\n"
+        )
+    n_carried = Counter(rr["packer"] for rr in records if rr.get("carried"))
+    if n_carried:
+        src = next(rr["carried"] for rr in records if rr.get("carried"))
+        meta["carried_note"] = (
+            "; ".join(f"{p}: {n} rows" for p, n in sorted(n_carried.items()))
+            + f" carried over as scored by an earlier run ({src}), not rerun here"
         )
     meta["extra"] = "\n".join(extra)
     with open(raw, "w", encoding="utf-8") as f:

@@ -60,7 +60,8 @@ def markdown(records, meta: dict, packers=None) -> str:
     budgets = sorted({r["budget"] for r in records})
     L = []
     L.append("# Relevance benchmark: SWE-bench Lite dev (reverted sdists)\n")
-    for k in ("date", "commit", "command", "data", "instances_note", "timing_note"):
+    for k in ("date", "commit", "command", "data", "instances_note", "timing_note",
+              "carried_note"):
         if meta.get(k):
             v = meta[k]
             L.append(f"- **{k.replace('_', ' ')}**: " + (f"`{v}`" if k == "command" else str(v)))

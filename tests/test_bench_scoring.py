@@ -112,3 +112,19 @@ def test_missing_function_is_reported_not_scored(row):
     assert t["functions"] == [] and t["problems"]
     s = scoring.score_pack([item(1, 30)], t)
     assert s["file_recall"] == 1.0 and s["func_seen"] is None and s["func_body"] is None
+
+
+def test_carry_over_takes_baseline_rows_only(tmp_path):
+    import relevance
+
+    raw = tmp_path / "raw.jsonl"
+    meta = {"type": "meta", "commit": "abc1234", "date": "2026-11-28 15:21"}
+    row_of = {"instance_id": "i1", "repo": "r", "budget": 8000, "key": "k",
+              "scores": {"file_recall": 1.0, "func_seen": 1.0, "func_body": 0.0}, "n_items": 3}
+    rows = [meta, {**row_of, "packer": "dense"}, {**row_of, "packer": "contextpack"},
+            {**row_of, "packer": "bm25-files"}]
+    raw.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    got = relevance.load_carried(raw, ["dense", "contextpack"])
+    assert set(got) == {("dense", "i1", 8000)}  # never contextpack, only packers asked for
+    assert got[("dense", "i1", 8000)]["carried"] == "raw.jsonl of commit abc1234, 2026-11-28 15:21"
+    assert relevance.load_carried(None, ["dense"]) == {}
