@@ -10,8 +10,9 @@ Signals (each scaled to [0, 1] before weighing, see ``_scaled``):
 * ``dense``  cosine similarity of the chunk's and the query's embeddings (faiss search);
 * ``name``   definitions the query names exactly (``bulk_create``, ``QuerySet.delete``);
 * ``path``   files the query names (a path, a dotted module, a stack-trace frame);
-* ``where``  words of the query in a file's path (``urls``, ``resolvers``), weighed by
-             how few paths hold them: prose names the module it is about;
+* ``where``  words of the query's title (the whole query if it is one line) in a file's
+             path (``urls``, ``resolvers``), weighed by how few paths hold them: prose
+             names the module it is about, and a long body names many;
 * ``filemax`` the best fused score of any chunk in the same file: once a file is clearly
              about the query, its other chunks are likelier than strangers' (the fix is
              often next to the code the issue describes);
@@ -45,7 +46,7 @@ class Weights:
     dense: float = 0.5
     name: float = 1.0
     path: float = 0.8
-    where: float = 0.3
+    where: float = 0.5
     filemax: float = 0.5
     graph: float = 0.3
     parent: float = 0.0  # chunks whose class (or file stem) the query names
@@ -132,7 +133,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     path_files, named_files = _named_files(index, query)
     signals["path"] = path_files[index.chunk_file]
     if weights.where:
-        signals["where"] = _path_words(index, _query_words(query))[index.chunk_file]
+        signals["where"] = _path_words(index, _query_words(title or query))[index.chunk_file]
     if weights.parent:
         signals["parent"] = _named_parents(index, named_symbols, query)
     fused = _fuse(signals, weights)

@@ -114,6 +114,17 @@ def test_the_title_of_a_longer_query_counts_more_than_its_body(packer: Packer) -
     assert packer.index.symbols[int(without.order()[0])] != "receipt_text"
 
 
+def test_path_words_come_from_the_title(packer: Packer) -> None:
+    resolvers = packer.index.paths.index("shop/urls/resolvers.py")
+    rows = list(packer.index.chunks_of_file(resolvers))
+    in_body = rank(packer.index, "Routing is broken\nthe url resolvers do not match",
+                   packer.embedder)
+    assert not in_body.signals["where"][rows].any()
+    in_title = rank(packer.index, "url resolvers do not match\nrouting is broken",
+                    packer.embedder)
+    assert in_title.signals["where"][rows].min() == pytest.approx(1.0)
+
+
 def test_a_one_line_query_has_no_title_signal(packer: Packer) -> None:
     ranking = rank(packer.index, "receipt email shows the wrong amount", packer.embedder)
     assert "title" not in ranking.signals
