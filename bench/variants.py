@@ -27,7 +27,7 @@ VARIANTS = {
 #   title 1.5 + file BM25 of the title 0.3                   0.657  0.885  0.852
 #   title 0.6 + dense of the title 0.3                       0.648  0.869  0.803
 #   title 1.5, path words from the title 0.3/0.5/0.8 instead of the whole query
-#                                                             0.680/0.697/0.697  0.885  0.852/0.852/0.836
+#                            0.680/0.697/0.697  0.885  0.852/0.852/0.836
 #   -> title 1.5, where 0.5 over the title's words: the defaults in rank.Weights.
 VARIANTS["title-1.5-where-title-0.5"] = {"weights": {"title": 1.5, "where": 0.5}}
 VARIANTS["title-off"] = {"weights": {"title": 0.0}}
