@@ -627,7 +627,7 @@ def run_packers(run_rows, corpora, packers, budgets, cache, args):
             rc.put(rec)
         for p in packers:
             for b in budgets:
-                out.append(rc.get(ResultCache.key(p, fps[p], iid, b)) or carried.get((p, iid, b)))
+                out.append(result_for(rc, fps, carried, p, iid, b))
     for p, ids in not_run.items():
         log(f"{p}: {len(set(ids))} instances not run (embeddings not precomputed yet)")
     return out
@@ -651,6 +651,13 @@ def load_carried(path: Path | None, packers) -> dict:
         out[(r["packer"], r["instance_id"], r["budget"])] = {**r, "carried": src}
     log(f"--carry-over: {len(out)} baseline rows available from {src}")
     return out
+
+
+def result_for(rc: ResultCache, fps: dict, carried: dict, packer, iid, budget):
+    """This code's cached result for a pack, else an earlier run's carried row, else None."""
+    return rc.get(ResultCache.key(packer, fps[packer], iid, budget)) or carried.get(
+        (packer, iid, budget)
+    )
 
 
 # ---------------------------------------------------------------- report
@@ -697,8 +704,7 @@ def write_report(
             run_rows.append(r)
             for p in packers:
                 for b in budgets:
-                    results.append(rc.get(ResultCache.key(p, fps[p], r["instance_id"], b))
-                                   or carried.get((p, r["instance_id"], b)))
+                    results.append(result_for(rc, fps, carried, p, r["instance_id"], b))
         data = args.data.resolve()
     gl = load_goldlib(data)
     get_scopes = gl.get_scopes if gl else None
