@@ -35,7 +35,7 @@ import scoring as S  # noqa: E402
 
 from contextpack.embed import get_embedder  # noqa: E402
 from contextpack.index import IndexSettings, open_index  # noqa: E402
-from contextpack.pack import PackOptions, fit  # noqa: E402
+from contextpack.fit import PackOptions, fit  # noqa: E402
 from contextpack.rank import Weights, rank  # noqa: E402
 from contextpack.tokens import get_tokenizer  # noqa: E402
 

@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (BudgetError, CacheError, ConfigError, ContextpackError, EmbedderError,
-                     SourceError, TokenizerError)
+from .errors import (
+    BudgetError,
+    CacheError,
+    ConfigError,
+    ContextpackError,
+    EmbedderError,
+    SourceError,
+    TokenizerError,
+)
 from .models import Model, get_model
 from .types import Chunk, Document, Dropped, Item, Pack, Skipped
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,9 +22,9 @@ from typing import Any, cast
 
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .errors import ConfigError, SourceError
+from .fit import PackOptions, fit
 from .index import Index, IndexSettings, Progress, index_sources, open_index, skipped_list
 from .models import APPROXIMATE_ENCODING, context_budget, estimate_cost, get_model
-from .pack import PackOptions, fit
 from .rank import Weights, rank
 from .render import FORMATS, render_json
 from .sources import SourceOptions, documents_to_sources
@@ -132,7 +131,7 @@ class Packer:
                                             redact=self.settings.redact)))
         if len(parts) == 1:
             return parts[0][1]
-        from .merge import merge_indexes
+        from .index.merge import merge_indexes
 
         return merge_indexes(parts)
 
@@ -448,8 +447,3 @@ def pack(
     context_budget(budget, model, reserve_output_tokens)
     packer = Packer(srcs, settings, progress)
     return packer.pack(query, budget, format, reserve_output_tokens)
-
-
-# Importing the ``contextpack.pack`` stage module binds that name on the package, which
-# would hide this function from ``contextpack.pack(...)``: bind the function back.
-sys.modules[__name__.rpartition(".")[0]].pack = pack  # type: ignore[attr-defined]

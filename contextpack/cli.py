@@ -213,7 +213,7 @@ def _write(text: str, output: str | None) -> None:
     if output:
         from pathlib import Path
 
-        from .store import atomic_write
+        from .index.store import atomic_write
 
         atomic_write(Path(output), text.encode("utf-8"))
     else:

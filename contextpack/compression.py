@@ -20,9 +20,9 @@ from typing import Any
 
 from .api import Packer, Settings, _as_document, _is_document
 from .errors import BudgetError, SourceError
+from .fit import PackOptions, fit
 from .index import skipped_list
 from .models import estimate_cost, get_model
-from .pack import PackOptions, fit
 from .rank import rank
 from .types import Document, Item
 from .usage import append_usage, usage_log_path, usage_record

@@ -51,7 +51,7 @@ class Weights:
     graph: float = 0.3
     parent: float = 0.0  # chunks whose class (or file stem) the query names
     seeds: int = 20  # chunks that seed the graph walk
-    # multipliers by file role (index.ROLES): tests, docs and other text against code
+    # multipliers by file role (ROLES): tests, docs and other text against code
     test_prior: float = 0.3
     doc_prior: float = 0.5
     other_prior: float = 0.5
@@ -66,6 +66,36 @@ class Weights:
             raise ConfigError(f"unknown ranking weights: {', '.join(sorted(unknown))}; "
                               f"known: {', '.join(sorted(known))}", sorted(unknown))
         return cls(**{k: type(getattr(cls(), k))(v) for k, v in values.items()})
+
+
+#: What a file is for: ranking weighs tests, docs and other text apart from code.
+ROLES = ("code", "test", "doc", "other")
+_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
+
+
+def file_role(path: str, language: str) -> int:
+    """0 code, 1 test, 2 doc, 3 other (config, data, templates...)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    stem = name.rsplit(".", 1)[0]
+    if any(p in _TEST_DIRS for p in parts[:-1]) or stem.startswith("test_") or \
+            stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or stem in ("conftest", "tests"):
+        return 1
+    if language in ("markdown", "rst", "text"):
+        return 2
+    if language == "other":
+        return 3
+    return 0
+
+
+def file_roles(index: Index) -> np.ndarray:
+    """Each file's role (an index of ROLES), computed once per index and kept on it."""
+    roles = getattr(index, "_roles", None)
+    if roles is None or len(roles) != index.n_files:
+        roles = np.fromiter((file_role(p, lang) for p, lang in zip(index.paths, index.languages)),
+                            np.int8, count=index.n_files)
+        index._roles = roles
+    return roles
 
 
 SIGNALS = ("bm25", "file", "title", "dense", "name", "path", "where", "parent", "filemax", "graph")
@@ -152,7 +182,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
                       np.float32)
     prior = None
     if (priors != 1.0).any():
-        prior = priors[index.file_role[index.chunk_file]]
+        prior = priors[file_roles(index)[index.chunk_file]]
         fused = fused * prior
     return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files,
                    weights, prior)
@@ -366,7 +396,7 @@ def _structural(index: Index) -> Ranking:
     score = 0.5 * prior + central
     # A map of the code, not of its tests: test models and helpers are central to the test
     # suite (half of Django's map came from tests/), so they count half.
-    score = score * np.where(index.file_role[index.chunk_file] == 1, _TEST_STRUCTURE, 1.0)
+    score = score * np.where(file_roles(index)[index.chunk_file] == 1, _TEST_STRUCTURE, 1.0)
     return Ranking(score.astype(np.float32), {"graph": central, "prior": prior}, "structure")
 
 

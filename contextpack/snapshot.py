@@ -30,12 +30,12 @@ from pathlib import Path
 
 from .api import Packer, Settings
 from .config import ProjectConfig, SnapshotSpec, load_config
-from .rank import Weights
 from .errors import ConfigError, SourceError
+from .fit import PackOptions
 from .index import Progress
-from .pack import PackOptions
+from .index.store import atomic_write
+from .rank import Weights
 from .sources import DEFAULT_MAX_FILE_BYTES, SourceOptions
-from .store import atomic_write
 from .types import Item, Pack
 
 # (path, kind, symbol, n-th such item of its file) -> view level (mention 0 ... full 2).

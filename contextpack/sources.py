@@ -18,7 +18,7 @@ import pathspec
 
 from .chunk.languages import language_for_path
 from .errors import SourceError
-from .types import Document, SourceFile, Skipped, digest
+from .types import Document, Skipped, SourceFile, digest
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 

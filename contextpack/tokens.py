@@ -198,7 +198,7 @@ def _from_ranks_cache(name: str):  # type: ignore[no-untyped-def]
     except Exception:
         return None
     try:
-        from .store import atomic_write
+        from .index.store import atomic_write
 
         atomic_write(path, pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:

@@ -53,8 +53,9 @@ def test_import_is_light_and_leaves_frameworks_out() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_pack_stays_the_function_after_the_stage_module_is_imported() -> None:
-    import contextpack.pack  # noqa: F401  (binds the submodule's name on the package)
+def test_pack_stays_the_function_after_every_stage_module_is_imported() -> None:
+    import contextpack.fit  # noqa: F401
+    import contextpack.index  # noqa: F401
 
     assert callable(contextpack.pack) and contextpack.pack.__module__ == "contextpack.api"
 

@@ -18,7 +18,7 @@ import pytest
 
 from contextpack.api import Packer, Settings
 from contextpack.index import IndexSettings, open_index
-from contextpack.store import GITIGNORE, MAGIC
+from contextpack.index.store import GITIGNORE, MAGIC
 from contextpack.tokens import get_tokenizer
 
 
@@ -216,7 +216,7 @@ def test_cache_dir_option_and_env_keep_the_root_clean(repo: Path, tmp_path: Path
 def test_unwritable_root_caches_in_the_user_cache_folder(repo: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          caplog: pytest.LogCaptureFixture) -> None:
-    import contextpack.store as store_mod
+    import contextpack.index.store as store_mod
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("CONTEXTPACK_CACHE_DIR", raising=False)

@@ -94,7 +94,7 @@ def _assert_same_index(ix, fresh) -> None:  # type: ignore[no-untyped-def]
     assert list(ix.texts) == list(fresh.texts) and list(ix.refs) == list(fresh.refs)
     assert ix.symbols == fresh.symbols and list(ix.defs) == list(fresh.defs)
     for name in ("chunk_file", "starts", "ends", "part", "tok_full", "tok_skel", "text_crc",
-                 "file_chunks", "file_role"):
+                 "file_chunks"):
         assert np.array_equal(getattr(ix, name), getattr(fresh, name)), name
     assert _terms_by_chunk(ix, ix.chunk_terms) == _terms_by_chunk(fresh, fresh.chunk_terms)
     assert _terms_by_chunk(ix, ix.file_terms) == _terms_by_chunk(fresh, fresh.file_terms)
@@ -145,7 +145,7 @@ def test_edits_keep_two_versions_of_a_file_in_the_store(repo: Path) -> None:
     assert _stored_versions(repo, "sample.py") == {"analysis": 2, "counts": 2, "vectors": 2}
     assert ix.stats["store_pruned"] == 3  # edit 1's rows, when edit 3 replaced edit 2
     p.write_text(original + "\n# edit 2\n")  # an undo: the replaced version is still there
-    from contextpack import index as index_mod
+    from contextpack.index import build as index_mod
 
     calls: list[int] = []
     real = index_mod.analyze_all
@@ -165,7 +165,7 @@ def test_a_writer_removes_leftovers_and_week_old_foreign_snapshots(repo: Path) -
     import os
     import time
 
-    from contextpack.store import MAGIC
+    from contextpack.index.store import MAGIC
 
     build(repo)
     (snap,) = list((repo / ".contextpack").rglob("snapshot-*.bin"))
@@ -195,7 +195,7 @@ def test_a_writer_removes_leftovers_and_week_old_foreign_snapshots(repo: Path) -
 
 # ------------------------------------------------------------ columns and the graph
 def test_columns_join_take_and_flatten_without_decoding_each_row() -> None:
-    from contextpack.columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
+    from contextpack.index.columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
 
     a, b = StringColumn(["x", "", "é☃"]), StringColumn(["tail", "\udcff"])
     both = a.concat(b)

@@ -14,7 +14,7 @@ from contextpack import graph as graph_mod
 from contextpack.api import Packer, Settings
 from contextpack.cli import main
 from contextpack.errors import ConfigError
-from contextpack.pack import PackOptions, _hull
+from contextpack.fit import PackOptions, _hull
 from contextpack.rank import Weights, rank
 
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "ranking"

@@ -21,7 +21,7 @@ from contextpack.api import Packer, Settings
 from contextpack.cli import main
 from contextpack.config import SnapshotSpec, load_config
 from contextpack.errors import ConfigError
-from contextpack.pack import PackOptions
+from contextpack.fit import PackOptions
 from contextpack.snapshot import _parse_selection, headroom, selection, snapshot
 from contextpack.tokens import get_tokenizer
 

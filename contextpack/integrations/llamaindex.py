@@ -23,6 +23,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ..compression import SCORE_KEY, TOKENS_KEY, VIEW_KEY, compress
+
 #: The retriever's own score, kept when the node's score becomes contextpack's.
 RETRIEVAL_SCORE_KEY = "retrieval_score"
 

@@ -1,5 +1,5 @@
-"""Chunks, token counts, lexical statistics, the reference graph and vectors of a whole
-tree, kept on disk and brought up to date incrementally.
+"""The index itself: chunks, token counts, lexical statistics, the reference graph and
+vectors of a whole tree, as aligned columns.
 
 ``Index`` holds columns (one entry per chunk, one per file) rather than objects, so a
 warm load is one unpickle and ranking is numpy over arrays. ``open_index`` stats the tree,
@@ -10,26 +10,19 @@ content-addressed store when it has them, and computes only what is new.
 from __future__ import annotations
 
 import logging
-import os
-import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import graph as graph_mod
-from .analyze import FileAnalysis, analysis_tag, analyze_all
-from .embed import Embedder
+from .. import graph as graph_mod
+from ..analyze import FileAnalysis
+from ..lexical import BM25, SparseTerms, build_sparse, group_rows
+from ..sources import FileStat
+from ..types import Chunk, Skipped
 from .columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
-from .lexical import BM25, SparseTerms, build_sparse, group_rows
-from .sources import FileStat, Scan, SourceOptions, read_source, scan
-from .store import (SCHEMA_VERSION, Store, cache_dir_for, prepare_folder, read_header,
-                    read_snapshot, remove_leftovers, snapshot_path, write_snapshot)
-from .tokens import Tokenizer
-from .types import Chunk, SourceFile, Skipped
 
 log = logging.getLogger("contextpack")
 
@@ -94,7 +87,6 @@ class Index:
     files_by_name: KeyIndex = field(default_factory=KeyIndex)
     file_chunks: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     text_crc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
-    file_role: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # ROLES
     chunk_bm25: BM25 | None = None
     file_bm25: BM25 | None = None
     dense_index: bytes | None = None  # a serialized faiss index over ``vectors``
@@ -290,8 +282,6 @@ class Index:
         if len(self.text_crc) != self.n_chunks:
             self.text_crc = np.fromiter((zlib.crc32(t.encode("utf-8", "surrogatepass"))
                                          for t in self.texts), np.uint32, count=self.n_chunks)
-        self.file_role = np.fromiter((file_role(p, lang) for p, lang in
-                                      zip(self.paths, self.languages)), np.int8, count=self.n_files)
         self.chunk_bm25 = BM25(self.chunk_terms)
         self.file_bm25 = BM25(self.file_terms)
         self.dense_index = _faiss_blob(self.vectors)
@@ -318,25 +308,6 @@ class Index:
 
 
 #: What a file is for: ranking weighs tests, docs and other text apart from code.
-ROLES = ("code", "test", "doc", "other")
-_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
-
-
-def file_role(path: str, language: str) -> int:
-    """0 code, 1 test, 2 doc, 3 other (config, data, templates...)."""
-    parts = path.lower().split("/")
-    name = parts[-1]
-    stem = name.rsplit(".", 1)[0]
-    if any(p in _TEST_DIRS for p in parts[:-1]) or stem.startswith("test_") or \
-            stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or stem in ("conftest", "tests"):
-        return 1
-    if language in ("markdown", "rst", "text"):
-        return 2
-    if language == "other":
-        return 3
-    return 0
-
-
 # A snapshot written by code with other Index fields is foreign, whatever its version says.
 _LAYOUT = ",".join(sorted(Index.__dataclass_fields__))
 
@@ -432,389 +403,3 @@ def _concat_rows(a: SparseTerms | None, b: SparseTerms, n_terms: int) -> SparseT
     )
 
 
-# -------------------------------------------------------------------- building
-@dataclass(frozen=True, slots=True)
-class IndexSettings:
-    """What an index depends on besides the files themselves."""
-
-    sources: SourceOptions = SourceOptions()
-    cache_dir: str | None = None
-    use_cache: bool = True
-    jobs: int | None = None
-    # False: use the content store but keep no per-root snapshot (many one-off roots)
-    snapshot: bool = True
-    redact: bool = True  # replace secrets with [REDACTED:kind] markers (see redact.py)
-
-
-def _variant(tokenizer: Tokenizer, embedder: Embedder | None, redact: bool = True) -> str:
-    model = embedder.model_id if embedder else "none"
-    return f"{tokenizer.name}|{model}|analysis{analysis_tag(redact)}"
-
-
-def open_index(
-    root: str | os.PathLike[str],
-    tokenizer: Tokenizer,
-    embedder: Embedder | None,
-    settings: IndexSettings | None = None,
-    progress: Progress | None = None,
-) -> Index:
-    """The index of ``root``, brought up to date with the files on disk."""
-    settings = settings or IndexSettings()
-    progress = progress or _no_progress
-    t0 = time.perf_counter()
-    found = scan(root, settings.sources)
-    t_scan = time.perf_counter() - t0
-    variant = _variant(tokenizer, embedder, settings.redact)
-    if not settings.use_cache:
-        index = _build(found, found.files, Index(found.root, tokenizer.name, _model(embedder)),
-                       tokenizer, embedder, None, settings, progress)
-        index.stats["scan_s"] = t_scan
-        index.scan_skipped = found.skipped
-        return index
-    folder = cache_dir_for(found.root, settings.cache_dir)
-    prepare_folder(folder)
-    if not settings.snapshot:
-        store = Store(folder / "store.sqlite")
-        try:
-            base = Index(found.root, tokenizer.name, _model(embedder))
-            index = _build(found, found.files, base, tokenizer, embedder, store, settings, progress)
-        finally:
-            store.close()
-        index.stats.update(scan_s=t_scan, cache="store")
-        index.scan_skipped = found.skipped
-        return index
-    snap = snapshot_path(folder, found.root, variant)
-    expect = {"variant": variant, "root": found.root, "layout": _LAYOUT}
-    seen = _file_id(snap)
-    old = read_snapshot(snap, expect)
-    if old is not None and not isinstance(old, Index):
-        old = None
-    plan = _plan(found, old, settings.sources)
-    if old is not None and not plan.changed and not plan.removed and not plan.new_skips:
-        old.stats = {"scan_s": t_scan, "files_reindexed": 0, "cache": "warm"}
-        old.scan_skipped = found.skipped
-        return old
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(str(folder / "lock"))
-    try:
-        lock.acquire(timeout=600)
-    except Timeout as exc:
-        from .errors import CacheError
-
-        raise CacheError(f"cache {folder} stayed locked for 10 minutes", str(folder)) from exc
-    try:
-        # Another process may have finished the same work while we waited.
-        newer = read_snapshot(snap, expect) if _file_id(snap) != seen else None
-        if isinstance(newer, Index):
-            plan = _plan(found, newer, settings.sources)
-            old = newer
-            if not plan.changed and not plan.removed and not plan.new_skips:
-                newer.stats = {"scan_s": t_scan, "files_reindexed": 0, "cache": "warm"}
-                newer.scan_skipped = found.skipped
-                return newer
-        replaced = [(p, d) for p, d, k in zip(old.paths, old.digests, plan.keep) if not k] \
-            if old is not None else []
-        store = Store(folder / "store.sqlite")
-        try:
-            # The old index is updated in place: its unchanged rows are never copied twice.
-            base = old if old is not None else Index(found.root, tokenizer.name, _model(embedder))
-            base.skipped = {p: v for p, v in (old.skipped.items() if old else ())
-                            if p in plan.still_skipped}
-            index = _build(found, plan.changed, base, tokenizer, embedder, store, settings,
-                           progress, plan.keep)
-            t_write = time.perf_counter()
-            remove_leftovers(snap.parent)
-            write_snapshot(snap, index, expect)
-            index.stats.update(scan_s=t_scan, write_s=time.perf_counter() - t_write,
-                               cache="cold" if old is None else "updated")
-            index.stats["store_pruned"] = _prune_store(
-                store, replaced, index, _prefixes(tokenizer.name, _model(embedder),
-                                                  analysis_tag(settings.redact)))
-        finally:
-            store.close()
-        _prune_snapshots(snap)
-        index.scan_skipped = found.skipped
-        return index
-    finally:
-        lock.release()
-
-
-def _prefixes(tokenizer: str, model: str, tag: str) -> dict[str, str]:
-    """How the store's keys start, per table, for one variant: ``PREFIX path \\0 digest``."""
-    return {"analysis": f"a{tag}\0", "counts": f"{tokenizer}\0a{tag}\0",
-            "vectors": f"{model}\0a{tag}\0"}
-
-
-def _prune_store(store: Store, replaced: Sequence[tuple[str, str]], index: Index,
-                 prefixes: dict[str, str]) -> int:
-    """Forget the stored versions of each replaced file but two: the one on disk now and
-    the one it replaced. Without this the store grows with every edit."""
-    now = dict(zip(index.paths, index.digests))
-    removed = 0
-    for path, digest in replaced:
-        keep = {digest, now.get(path)}
-        for table, prefix in prefixes.items():
-            head = f"{prefix}{path}\0"
-            removed += store.prune(table, head, {head + d for d in keep if d})
-    return removed
-
-
-#: A snapshot no contextpack of this version can read, untouched this long, is deleted.
-STALE_SNAPSHOT_S = 7 * 24 * 3600
-
-
-def _prune_snapshots(snap: Path) -> None:
-    """Delete the sibling snapshots of one root that this version cannot read (another
-    schema, layout or analysis version) and that nobody has rewritten for a week: left by
-    an upgrade. An older contextpack still in use (a pre-commit hook's own) rewrites its
-    snapshot when files change, and at worst rebuilds it from the store."""
-    tags = {analysis_tag(True), analysis_tag(False)}
-    now = time.time()
-    for other in snap.parent.glob("snapshot-*.bin"):
-        if other == snap:
-            continue
-        header = read_header(other) or {}
-        readable = (header.get("schema") == SCHEMA_VERSION and header.get("layout") == _LAYOUT
-                    and str(header.get("variant", "")).rsplit("|analysis", 1)[-1] in tags)
-        try:
-            if not readable and now - other.stat().st_mtime > STALE_SNAPSHOT_S:
-                other.unlink()
-        except OSError:
-            pass
-
-
-def _file_id(path: Path) -> tuple[int, int, int] | None:
-    """What tells one version of a file from the next (snapshots are replaced, not edited)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _model(embedder: Embedder | None) -> str:
-    return embedder.model_id if embedder else "none"
-
-
-@dataclass
-class _Plan:
-    keep: list[bool]
-    changed: list[FileStat]
-    removed: int
-    still_skipped: set[str]
-    new_skips: bool
-
-
-def _plan(found: Scan, old: Index | None, options: SourceOptions) -> _Plan:
-    """Which files of the old index still hold, and which must be (re)read."""
-    if old is None:
-        return _Plan([], list(found.files), 0, set(), True)
-    current = {f.path: f for f in found.files}
-    keep = []
-    for p, size, mtime in zip(old.paths, old.sizes, old.mtimes):
-        f = current.get(p)
-        keep.append(f is not None and f.size == size and f.mtime_ns == mtime)
-    kept = {p for p, k in zip(old.paths, keep) if k}
-    still_skipped = set()
-    changed = []
-    for f in found.files:
-        if f.path in kept:
-            continue
-        prior = old.skipped.get(f.path)
-        if prior is not None and prior[0] == f.size and prior[1] == f.mtime_ns:
-            still_skipped.add(f.path)
-            continue
-        changed.append(f)
-    removed = sum(1 for k in keep if not k)
-    gone_skips = any(p not in current for p in old.skipped)
-    return _Plan(keep, changed, removed, still_skipped, gone_skips)
-
-
-def _build(
-    found: Scan,
-    todo: Sequence[FileStat],
-    base: Index,
-    tokenizer: Tokenizer,
-    embedder: Embedder | None,
-    store: Store | None,
-    settings: IndexSettings,
-    progress: Progress,
-    keep: Sequence[bool] | None = None,
-) -> Index:
-    """Read, analyze, count and embed ``todo``; append them to ``base``; drop the files
-    of ``base`` not marked in ``keep``; finalize."""
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    sources: list[SourceFile] = []
-    stats_of: dict[str, FileStat] = {}
-    for i, fs in enumerate(todo):
-        got = read_source(fs, settings.sources)
-        if isinstance(got, Skipped):
-            base.skipped[fs.path] = (fs.size, fs.mtime_ns, got.reason)
-        else:
-            sources.append(got)
-            stats_of[got.path] = fs
-        if i % 500 == 0:
-            progress("reading", i, len(todo))
-    timings["read_s"] = time.perf_counter() - t
-    index = _add_sources(base, sources, [stats_of.get(s.path) for s in sources], tokenizer,
-                         embedder, store, settings, progress, timings, keep)
-    index.stats.update(timings, files_reindexed=len(sources))
-    return index
-
-
-def _add_sources(
-    base: Index,
-    sources: Sequence[SourceFile],
-    fstats: Sequence[FileStat | None],
-    tokenizer: Tokenizer,
-    embedder: Embedder | None,
-    store: Store | None,
-    settings: IndexSettings,
-    progress: Progress,
-    timings: dict[str, float],
-    keep: Sequence[bool] | None = None,
-) -> Index:
-    t = time.perf_counter()
-    analyses = _analyses(sources, store, settings, progress)
-    timings["parse_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    counts = _counts(sources, analyses, tokenizer, store, progress, analysis_tag(settings.redact))
-    timings["count_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    vectors = _vectors(analyses, embedder, store, progress,
-                       analysis_tag(settings.redact)) if embedder else None
-    timings["embed_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    base.append(analyses, fstats, counts, vectors)
-    base.finalize(keep)
-    timings["assemble_s"] = time.perf_counter() - t
-    return base
-
-
-def _key(a: FileAnalysis | SourceFile) -> str:
-    return f"{a.path}\0{a.digest}"
-
-
-def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: IndexSettings,
-              progress: Progress) -> list[FileAnalysis]:
-    prefix = _prefixes("", "", analysis_tag(settings.redact))["analysis"]
-    cached = store.get_many("analysis", (prefix + _key(s) for s in sources)) if store else {}
-    missing = [s for s in sources if prefix + _key(s) not in cached]
-    done = [len(sources) - len(missing)]
-    progress("parsing", done[0], len(sources))
-
-    def tick(n: int) -> None:
-        done[0] += n
-        progress("parsing", done[0], len(sources))
-
-    fresh = {_key(a): a for a in analyze_all(missing, settings.jobs, tick, settings.redact)}
-    if store and fresh:
-        store.put_many("analysis", ((prefix + k, a) for k, a in fresh.items()))
-    return [cached.get(prefix + _key(s)) or fresh[_key(s)] for s in sources]
-
-
-def _counts(sources: Sequence[SourceFile], analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
-            store: Store | None, progress: Progress,
-            tag: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    prefix = _prefixes(tokenizer.name, "", tag)["counts"]
-    cached = store.get_many("counts", (prefix + _key(a) for a in analyses)) if store else {}
-    todo = [i for i, a in enumerate(analyses) if prefix + _key(a) not in cached]
-    texts: list[str] = []
-    for i in todo:
-        a = analyses[i]
-        texts.append(sources[i].text)
-        texts.extend(c.text for c in a.chunks)
-        texts.extend(c.skeleton for c in a.chunks if c.skeleton != c.text)
-    progress("counting tokens", 0, len(texts))
-    n = _count_in_batches(tokenizer, texts, progress)
-    fresh: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
-    pos = 0
-    for i in todo:
-        a = analyses[i]
-        ftok = n[pos]
-        pos += 1
-        full = np.asarray(n[pos : pos + len(a.chunks)], np.int32)
-        pos += len(a.chunks)
-        skel = full.copy()
-        for j, c in enumerate(a.chunks):
-            if c.skeleton != c.text:
-                skel[j] = n[pos]
-                pos += 1
-        fresh[_key(a)] = (ftok, full, skel)
-    if store and fresh:
-        store.put_many("counts", ((prefix + k, v) for k, v in fresh.items()))
-    return [cached.get(prefix + _key(a)) or fresh[_key(a)] for a in analyses]
-
-
-def _count_in_batches(tokenizer: Tokenizer, texts: list[str], progress: Progress) -> list[int]:
-    out: list[int] = []
-    step = 20_000
-    for i in range(0, len(texts), step):
-        out.extend(tokenizer.count_many(texts[i : i + step]))
-        progress("counting tokens", min(i + step, len(texts)), len(texts))
-    return out
-
-
-def embed_text(c: Chunk) -> str:
-    """What the embedder reads for a chunk: where it is, what it is, then its text."""
-    head = f"{c.path} {c.symbol}".strip()
-    return f"{head}\n{c.text}"
-
-
-def _vectors(analyses: Sequence[FileAnalysis], embedder: Embedder, store: Store | None,
-             progress: Progress, tag: str) -> list[np.ndarray]:
-    prefix = _prefixes("", embedder.model_id, tag)["vectors"]
-    cached = store.get_many("vectors", (prefix + _key(a) for a in analyses)) if store else {}
-    todo = [a for a in analyses if prefix + _key(a) not in cached]
-    texts = [embed_text(c) for a in todo for c in a.chunks]
-    progress("embedding", 0, len(texts))
-    mats = []
-    step = 256
-    for i in range(0, len(texts), step):
-        mats.append(embedder.embed_documents(texts[i : i + step]))
-        progress("embedding", min(i + step, len(texts)), len(texts))
-    allv = np.concatenate(mats) if mats else np.zeros((0, embedder.dimension), np.float32)
-    fresh: dict[str, np.ndarray] = {}
-    pos = 0
-    for a in todo:
-        fresh[_key(a)] = allv[pos : pos + len(a.chunks)].astype(np.float16)
-        pos += len(a.chunks)
-    if store and fresh:
-        store.put_many("vectors", ((prefix + k, v) for k, v in fresh.items()))
-    out = []
-    for a in analyses:
-        v = cached.get(prefix + _key(a))
-        if v is None:
-            v = fresh[_key(a)]
-        out.append(np.asarray(v, np.float32).reshape(len(a.chunks), embedder.dimension))
-    return out
-
-
-def index_sources(
-    sources: Sequence[SourceFile],
-    tokenizer: Tokenizer,
-    embedder: Embedder | None,
-    root: str = "",
-    progress: Progress | None = None,
-    redact: bool = True,
-) -> Index:
-    """An in-memory index of sources that are not files on disk (documents)."""
-    base = Index(root, tokenizer.name, _model(embedder))
-    timings: dict[str, float] = {}
-    index = _add_sources(base, sources, [None] * len(sources), tokenizer, embedder, None,
-                         IndexSettings(use_cache=False, redact=redact), progress or _no_progress,
-                         timings)
-    index.stats.update(timings, files_reindexed=len(sources))
-    return index
-
-
-def skipped_list(index: Index) -> list[Skipped]:
-    """Every file left out, from the walk and from reading, sorted by path."""
-    found = [Skipped(p, v[2]) for p, v in index.skipped.items()]
-    return sorted(found + list(index.scan_skipped), key=lambda s: s.path)
-
-
-def iter_cache_files(folder: Path) -> Iterable[Path]:
-    return sorted(folder.rglob("*")) if folder.exists() else []

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .analyze import FileAnalysis
-from .index import Index
-from .types import Skipped
+from ..analyze import FileAnalysis
+from ..types import Skipped
+from .core import Index
 
 
 def merge_indexes(parts: Sequence[tuple[str, Index]], root: str = "") -> Index:

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import CacheError
+from ..errors import CacheError
 
 log = logging.getLogger("contextpack")
 

@@ -19,8 +19,15 @@ import numpy as np
 from .errors import BudgetError
 from .index import Index
 from .rank import Ranking
-from .render import (XML_FOOTER, Header, file_header_text, header_text, join_text, render_body,
-                     render_text)
+from .render import (
+    XML_FOOTER,
+    Header,
+    file_header_text,
+    header_text,
+    join_text,
+    render_body,
+    render_text,
+)
 from .tokens import Tokenizer
 from .types import Dropped, Item, View
 
