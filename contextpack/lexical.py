@@ -75,20 +75,17 @@ class SparseTerms:
     def n_docs(self) -> int:
         return len(self.indptr) - 1
 
-    def __getstate__(self) -> dict[str, object]:
-        # rows is derived from indptr: not worth its bytes on disk
-        return {"indptr": self.indptr, "indices": self.indices, "data": self.data,
-                "n_terms": self.n_terms}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        indptr = state["indptr"]
-        assert isinstance(indptr, np.ndarray)
-        self.indptr = indptr
-        self.indices = state["indices"]  # type: ignore[assignment]
-        self.data = state["data"]  # type: ignore[assignment]
-        self.n_terms = state["n_terms"]  # type: ignore[assignment]
+    @classmethod
+    def of_csr(cls, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+               n_terms: int) -> SparseTerms:
+        """A matrix from its CSR arrays (``rows`` is derived: not worth its bytes on disk)."""
         lengths = indptr[1:] - indptr[:-1]
-        self.rows = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+        if len(indptr) == 0 or indptr[0] != 0 or int(indptr[-1]) != len(indices) or \
+                len(indices) != len(data) or (lengths < 0).any() or \
+                (len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= n_terms)):
+            raise ValueError("sparse term matrix arrays do not fit together")
+        rows = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+        return cls(indptr, indices, data, rows, n_terms)
 
     def doc_lengths(self) -> np.ndarray:
         return np.bincount(self.rows, weights=self.data, minlength=self.n_docs).astype(np.float32)
@@ -146,6 +143,16 @@ class BM25:
         dl = m.doc_lengths()
         avg = float(dl.mean()) if dl.size else 1.0
         self.norm = (k1 * (1.0 - b + b * dl / max(avg, 1e-9))).astype(np.float32)
+
+    @classmethod
+    def of_parts(cls, m: SparseTerms, idf: np.ndarray, norm: np.ndarray, k1: float,
+                 b: float) -> BM25:
+        """BM25 with its statistics given (read back from a snapshot)."""
+        if len(idf) != m.n_terms or len(norm) != m.n_docs:
+            raise ValueError("BM25 statistics do not fit their matrix")
+        out = cls.__new__(cls)
+        out.m, out.idf, out.norm, out.k1, out.b = m, idf, norm, k1, b
+        return out
 
     def score(self, query: dict[int, float]) -> np.ndarray:
         """Scores of every document for a {term id: query weight} map."""

@@ -156,7 +156,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         title_terms = weigh_query(query_terms(title), index.vocab)
         if title_terms:
             signals["title"] = _scaled(chunk_bm25.score(title_terms))
-    if embedder is not None and index.dense_index is not None and weights.dense:
+    if embedder is not None and index.vectors is not None and weights.dense:
         signals["dense"] = _dense(index, embedder.embed_query(query))
     name_sig, named_symbols = _named_symbols(index, query)
     signals["name"] = name_sig
@@ -263,12 +263,10 @@ def _scaled(x: np.ndarray) -> np.ndarray:
 def _dense(index: Index, q: np.ndarray, k: int = 2000) -> np.ndarray:
     """Cosine similarity for the k nearest chunks (faiss, exact inner product); others 0.
     Rescaled so the median of the k is 0 and the best is 1."""
-    import faiss
-
     out = np.zeros(index.n_chunks, np.float32)
-    if index.dense_index is None:
+    ip = index.faiss_index()
+    if ip is None:
         return out
-    ip = faiss.deserialize_index(np.frombuffer(index.dense_index, dtype=np.uint8))
     k = min(k, index.n_chunks)
     sims, ids = ip.search(np.ascontiguousarray(q[None, :], dtype=np.float32), k)
     sims, ids = sims[0], ids[0]

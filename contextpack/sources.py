@@ -68,6 +68,15 @@ class FileStat:
     abspath: str
     size: int
     mtime_ns: int
+    # An edit that keeps the size and restores the mtime (touch -d, rsync -t, tar x) still
+    # changes the inode's ctime, which no user-level call can set back.
+    ctime_ns: int = 0
+    ino: int = 0
+
+    @property
+    def stamp(self) -> tuple[int, int, int, int]:
+        """What tells this version of the file from any other without reading it."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.ino)
 
 
 @dataclass(slots=True)
@@ -164,7 +173,8 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
         st = root_path.stat()
         result = Scan(root=str(root_path.parent.resolve()))
         result.files.append(
-            FileStat(root_path.name, str(root_path.resolve()), st.st_size, st.st_mtime_ns)
+            FileStat(root_path.name, str(root_path.resolve()), st.st_size, st.st_mtime_ns,
+                     st.st_ctime_ns, st.st_ino)
         )
         return result
     if not root_path.is_dir():
@@ -273,7 +283,8 @@ def _visit(
     if not stat_mod.S_ISREG(st.st_mode):
         result.skipped.append(Skipped(rel, "not a regular file"))
         return
-    result.files.append(FileStat(rel, entry.path, st.st_size, st.st_mtime_ns))
+    result.files.append(FileStat(rel, entry.path, st.st_size, st.st_mtime_ns,
+                                 st.st_ctime_ns, st.st_ino))
 
 
 def _stat_failure(exc: OSError) -> str:

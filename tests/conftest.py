@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The key that signs caches: one per test session, never the user's own.
+os.environ.setdefault("CONTEXTPACK_KEY_FILE",
+                      os.path.join(tempfile.mkdtemp(prefix="contextpack-key-"), "cache.key"))
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 LANGUAGES = FIXTURES / "languages"

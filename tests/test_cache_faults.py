@@ -18,7 +18,9 @@ import pytest
 
 from contextpack.api import Packer, Settings
 from contextpack.index import IndexSettings, open_index
-from contextpack.index.store import GITIGNORE, MAGIC
+from contextpack.index.persist import MAGIC
+from contextpack.index.seal import MAC_BYTES, cache_key, snapshot_mac
+from contextpack.index.store import GITIGNORE
 from contextpack.tokens import get_tokenizer
 
 
@@ -35,25 +37,30 @@ def snapshot_of(cache: Path) -> Path:
     return snap
 
 
-def rewrite_header(snap: Path, **changes: object) -> None:
-    data = snap.read_bytes()
+def rewrite_header(snap: Path, sign: bool = True, **changes: object) -> None:
+    """Change header fields; re-sign with this user's key (as only this installation could)
+    unless ``sign`` is false."""
+    data = snap.read_bytes()[:-MAC_BYTES]
     end = data.index(b"\n", len(MAGIC))
     header = json.loads(data[len(MAGIC) : end])
     header.update(changes)
-    snap.write_bytes(MAGIC + json.dumps(header, sort_keys=True).encode() + data[end:])
+    body = MAGIC + json.dumps(header, sort_keys=True).encode() + data[end:]
+    mac = snapshot_mac(cache_key()) if sign else snapshot_mac(b"k" * 32)
+    mac.update(body)
+    snap.write_bytes(body + mac.digest())
 
 
-@pytest.mark.parametrize("damage", ["schema", "layout", "root", "delete", "tmp-leftover"])
+@pytest.mark.parametrize("damage", ["format", "unsigned", "root", "delete", "tmp-leftover"])
 def test_foreign_or_missing_snapshot_is_rebuilt(repo: Path, damage: str,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     """Extends test_index's truncate/flip/garbage/empty cases."""
     expected = fresh_pack(repo)
     cached_pack(repo)
     snap = snapshot_of(repo / ".contextpack")
-    if damage == "schema":
-        rewrite_header(snap, schema=999)
-    elif damage == "layout":
-        rewrite_header(snap, layout="an,older,index")
+    if damage == "format":
+        rewrite_header(snap, format=999)
+    elif damage == "unsigned":
+        rewrite_header(snap, sign=False)
     elif damage == "root":
         rewrite_header(snap, root="/somewhere/else")
     elif damage == "delete":
@@ -62,9 +69,11 @@ def test_foreign_or_missing_snapshot_is_rebuilt(repo: Path, damage: str,
         (snap.parent / f".{snap.name}.12345.1.tmp").write_bytes(b"half a snapshot")
     with caplog.at_level(logging.WARNING, logger="contextpack"):
         assert cached_pack(repo) == expected
-    if damage in ("schema", "layout", "root"):
+    if damage in ("format", "unsigned", "root"):
         assert "rebuilding it" in caplog.text
-    assert "schema version 999" in caplog.text or damage != "schema"
+    assert "has format 999" in caplog.text or damage != "format"
+    assert "not written by this installation" in caplog.text or damage != "unsigned"
+    assert "was built for root=" in caplog.text or damage != "root"
     assert cached_pack(repo) == expected  # and the rebuilt cache is good
 
 
@@ -95,7 +104,8 @@ def test_damaged_store_is_started_afresh(repo: Path, damage: str,
         store.unlink()
     with caplog.at_level(logging.WARNING, logger="contextpack"):
         assert cached_pack(repo) == expected
-    want = {"garbage": "is damaged", "truncate": "is damaged", "flip-row": "damaged entries",
+    want = {"garbage": "is damaged", "truncate": "is damaged",
+            "flip-row": "not written by this installation or damaged",
             "version": "has format 99", "delete": ""}[damage]
     assert want in caplog.text
     assert cached_pack(repo) == expected

@@ -165,7 +165,7 @@ def test_a_writer_removes_leftovers_and_week_old_foreign_snapshots(repo: Path) -
     import os
     import time
 
-    from contextpack.index.store import MAGIC
+    from contextpack.index.persist import FORMAT, MAGIC
 
     build(repo)
     (snap,) = list((repo / ".contextpack").rglob("snapshot-*.bin"))
@@ -181,8 +181,8 @@ def test_a_writer_removes_leftovers_and_week_old_foreign_snapshots(repo: Path) -
         return path
 
     mine = json.loads(snap.read_bytes()[len(MAGIC):].split(b"\n", 1)[0])
-    upgraded = sibling("snapshot-aaaaaaaaaaaa.bin", 8, **dict(mine, schema=1))
-    recent = sibling("snapshot-bbbbbbbbbbbb.bin", 1, **dict(mine, schema=1))
+    upgraded = sibling("snapshot-aaaaaaaaaaaa.bin", 8, **dict(mine, format=FORMAT - 1))
+    recent = sibling("snapshot-bbbbbbbbbbbb.bin", 1, **dict(mine, format=FORMAT - 1))
     other_tokenizer = sibling("snapshot-cccccccccccc.bin", 30, **dict(
         mine, variant="o200k_base|" + mine["variant"].split("|", 1)[1]))
     old_analysis = sibling("snapshot-dddddddddddd.bin", 8, **dict(
@@ -212,14 +212,17 @@ def test_columns_join_take_and_flatten_without_decoding_each_row() -> None:
     vocab = Vocabulary()
     for term in ("x", "y"):
         vocab.add(term)
-    import pickle
-
-    loaded = pickle.loads(pickle.dumps(vocab))
+    loaded = Vocabulary.of_key_index(vocab.key_index())
     assert loaded.as_dict() == {"x": 0, "y": 1}
-    state = loaded.__getstate__()["index"]
-    assert loaded.__getstate__()["index"] is state  # unchanged: its sorted keys are reused
+    keys = loaded.key_index()
+    assert loaded.key_index() is keys  # unchanged: its sorted keys are reused
     loaded.add("z")
-    assert pickle.loads(pickle.dumps(loaded)).get("z") == 2
+    assert Vocabulary.of_key_index(loaded.key_index()).get("z") == 2
+    blob, offsets = StringColumn(["ab", "é"]).parts()
+    viewed = StringColumn.of_parts(np.frombuffer(bytes(blob), np.uint8), offsets)
+    assert viewed.tolist() == ["ab", "é"] and viewed[1] == "é" and viewed == StringColumn(["ab", "é"])
+    with pytest.raises(ValueError):
+        StringColumn.of_parts(b"abc", np.array([0, 5]))
 
 
 def test_graph_from_flat_pairs_matches_the_tuple_form() -> None:

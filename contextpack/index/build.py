@@ -3,9 +3,12 @@ embed only that, reuse the rest from the last snapshot or the content-addressed 
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,12 +16,14 @@ import numpy as np
 
 from ..analyze import FileAnalysis, analysis_tag, analyze_all
 from ..embed import Embedder
+from ..errors import CacheError
 from ..sources import FileStat, Scan, SourceOptions, read_source, scan
 from ..tokens import Tokenizer
 from ..types import Chunk, Skipped, SourceFile
-from .core import _LAYOUT, Index, Progress, _no_progress
+from .core import Index, Progress, _no_progress
+from .persist import FORMAT
+from .seal import cache_key
 from .store import (
-    SCHEMA_VERSION,
     Store,
     cache_dir_for,
     prepare_folder,
@@ -28,6 +33,8 @@ from .store import (
     snapshot_path,
     write_snapshot,
 )
+
+log = logging.getLogger("contextpack")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +50,14 @@ class IndexSettings:
     redact: bool = True  # replace secrets with [REDACTED:kind] markers (see redact.py)
 
 
-def _variant(tokenizer: Tokenizer, embedder: Embedder | None, redact: bool = True) -> str:
+def _variant(tokenizer: Tokenizer, embedder: Embedder | None, redact: bool = True,
+             sources: SourceOptions | None = None) -> str:
+    """Everything besides the files that changes what an index holds: a snapshot is only
+    reused for the same variant (a file skipped as too large under one size limit is not
+    skipped under another)."""
     model = embedder.model_id if embedder else "none"
-    return f"{tokenizer.name}|{model}|analysis{analysis_tag(redact)}"
+    limit = (sources or SourceOptions()).max_file_bytes
+    return f"{tokenizer.name}|{model}|analysis{analysis_tag(redact)}|max-bytes{limit}"
 
 
 def open_index(
@@ -55,41 +67,66 @@ def open_index(
     settings: IndexSettings | None = None,
     progress: Progress | None = None,
 ) -> Index:
-    """The index of ``root``, brought up to date with the files on disk."""
+    """The index of ``root``, brought up to date with the files on disk.
+
+    A cache that cannot be used (no key, a folder of the wrong kind, a full disk) costs the
+    cache, with a warning, never the index.
+    """
     settings = settings or IndexSettings()
     progress = progress or _no_progress
     t0 = time.perf_counter()
     found = scan(root, settings.sources)
     t_scan = time.perf_counter() - t0
-    variant = _variant(tokenizer, embedder, settings.redact)
-    if not settings.use_cache:
+    folder, key = _cache_folder(found.root, settings) if settings.use_cache else (None, None)
+    if folder is None or key is None:
         index = _build(found, found.files, Index(found.root, tokenizer.name, _model(embedder)),
                        tokenizer, embedder, None, settings, progress)
-        index.stats["scan_s"] = t_scan
-        index.scan_skipped = found.skipped
-        return index
-    folder = cache_dir_for(found.root, settings.cache_dir)
-    prepare_folder(folder)
-    if not settings.snapshot:
-        store = Store(folder / "store.sqlite")
-        try:
+        index.stats.update(scan_s=t_scan, cache="off" if not settings.use_cache else "unusable")
+    elif not settings.snapshot:
+        with _store(folder, key) as store:
             base = Index(found.root, tokenizer.name, _model(embedder))
             index = _build(found, found.files, base, tokenizer, embedder, store, settings, progress)
-        finally:
-            store.close()
         index.stats.update(scan_s=t_scan, cache="store")
-        index.scan_skipped = found.skipped
-        return index
+    else:
+        index = _open_snapshot(found, folder, key, tokenizer, embedder, settings, progress)
+        index.stats["scan_s"] = t_scan
+    index.scan_skipped = found.skipped
+    return index
+
+
+def _cache_folder(root: str, settings: IndexSettings) -> tuple[Path | None, bytes | None]:
+    """The cache folder and the key that signs it, or (None, None) with a warning."""
+    try:
+        key = cache_key()
+        folder = cache_dir_for(root, settings.cache_dir, key)
+        prepare_folder(folder, root, key)
+        return folder, key
+    except CacheError as exc:
+        log.warning("%s; continuing without a cache", exc)
+        return None, None
+
+
+@contextmanager
+def _store(folder: Path, key: bytes) -> Iterator[Store]:
+    store = Store(folder / "store.sqlite", key)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _open_snapshot(found: Scan, folder: Path, key: bytes, tokenizer: Tokenizer,
+                   embedder: Embedder | None, settings: IndexSettings,
+                   progress: Progress) -> Index:
+    """The index from this root's snapshot, updated with what changed and written back."""
+    variant = _variant(tokenizer, embedder, settings.redact, settings.sources)
     snap = snapshot_path(folder, found.root, variant)
-    expect = {"variant": variant, "root": found.root, "layout": _LAYOUT}
+    expect = {"variant": variant, "root": found.root}
     seen = _file_id(snap)
-    old = read_snapshot(snap, expect)
-    if old is not None and not isinstance(old, Index):
-        old = None
-    plan = _plan(found, old, settings.sources)
-    if old is not None and not plan.changed and not plan.removed and not plan.new_skips:
-        old.stats = {"scan_s": t_scan, "files_reindexed": 0, "cache": "warm"}
-        old.scan_skipped = found.skipped
+    old = read_snapshot(snap, expect, key)
+    plan = _plan(found, old)
+    if old is not None and plan.unchanged:
+        old.stats = {"files_reindexed": 0, "cache": "warm"}
         return old
     from filelock import FileLock, Timeout
 
@@ -97,23 +134,25 @@ def open_index(
     try:
         lock.acquire(timeout=600)
     except Timeout as exc:
-        from ..errors import CacheError
-
         raise CacheError(f"cache {folder} stayed locked for 10 minutes", str(folder)) from exc
+    except OSError as exc:  # a lock of the wrong kind, a read-only folder
+        log.warning("cache lock %s unusable (%s); continuing without the cache",
+                    folder / "lock", exc.strerror or exc)
+        index = _build(found, found.files, Index(found.root, tokenizer.name, _model(embedder)),
+                       tokenizer, embedder, None, settings, progress)
+        index.stats["cache"] = "unusable"
+        return index
     try:
         # Another process may have finished the same work while we waited.
-        newer = read_snapshot(snap, expect) if _file_id(snap) != seen else None
-        if isinstance(newer, Index):
-            plan = _plan(found, newer, settings.sources)
-            old = newer
-            if not plan.changed and not plan.removed and not plan.new_skips:
-                newer.stats = {"scan_s": t_scan, "files_reindexed": 0, "cache": "warm"}
-                newer.scan_skipped = found.skipped
+        newer = read_snapshot(snap, expect, key) if _file_id(snap) != seen else None
+        if newer is not None:
+            old, plan = newer, _plan(found, newer)
+            if plan.unchanged:
+                newer.stats = {"files_reindexed": 0, "cache": "warm"}
                 return newer
-        replaced = [(p, d) for p, d, k in zip(old.paths, old.digests, plan.keep) if not k] \
-            if old is not None else []
-        store = Store(folder / "store.sqlite")
-        try:
+        replaced = [(p, d) for p, d, k in zip(old.paths, old.digests, plan.keep, strict=True)
+                    if not k] if old is not None else []
+        with _store(folder, key) as store:
             # The old index is updated in place: its unchanged rows are never copied twice.
             base = old if old is not None else Index(found.root, tokenizer.name, _model(embedder))
             base.skipped = {p: v for p, v in (old.skipped.items() if old else ())
@@ -121,17 +160,20 @@ def open_index(
             index = _build(found, plan.changed, base, tokenizer, embedder, store, settings,
                            progress, plan.keep)
             t_write = time.perf_counter()
-            remove_leftovers(snap.parent)
-            write_snapshot(snap, index, expect)
-            index.stats.update(scan_s=t_scan, write_s=time.perf_counter() - t_write,
+            try:
+                remove_leftovers(snap.parent)
+                write_snapshot(snap, index, expect, key)
+            except OSError as exc:  # a full disk, a folder of the wrong kind
+                log.warning("cannot write cache %s (%s); continuing without it", snap,
+                            exc.strerror or exc)
+            index.stats.update(write_s=time.perf_counter() - t_write,
                                cache="cold" if old is None else "updated")
             index.stats["store_pruned"] = _prune_store(
                 store, replaced, index, _prefixes(tokenizer.name, _model(embedder),
                                                   analysis_tag(settings.redact)))
-        finally:
-            store.close()
+            if store.rejected:
+                index.stats["cache_rejected"] = store.rejected
         _prune_snapshots(snap)
-        index.scan_skipped = found.skipped
         return index
     finally:
         lock.release()
@@ -147,7 +189,7 @@ def _prune_store(store: Store, replaced: Sequence[tuple[str, str]], index: Index
                  prefixes: dict[str, str]) -> int:
     """Forget the stored versions of each replaced file but two: the one on disk now and
     the one it replaced. Without this the store grows with every edit."""
-    now = dict(zip(index.paths, index.digests))
+    now = dict(zip(index.paths, index.digests, strict=True))
     removed = 0
     for path, digest in replaced:
         keep = {digest, now.get(path)}
@@ -172,8 +214,9 @@ def _prune_snapshots(snap: Path) -> None:
         if other == snap:
             continue
         header = read_header(other) or {}
-        readable = (header.get("schema") == SCHEMA_VERSION and header.get("layout") == _LAYOUT
-                    and str(header.get("variant", "")).rsplit("|analysis", 1)[-1] in tags)
+        variant = str(header.get("variant", ""))
+        readable = header.get("format") == FORMAT and \
+            variant.rsplit("|analysis", 1)[-1].split("|", 1)[0] in tags
         try:
             if not readable and now - other.stat().st_mtime > STALE_SNAPSHOT_S:
                 other.unlink()
@@ -202,24 +245,29 @@ class _Plan:
     still_skipped: set[str]
     new_skips: bool
 
+    @property
+    def unchanged(self) -> bool:
+        return not self.changed and not self.removed and not self.new_skips
 
-def _plan(found: Scan, old: Index | None, options: SourceOptions) -> _Plan:
-    """Which files of the old index still hold, and which must be (re)read."""
+
+def _plan(found: Scan, old: Index | None) -> _Plan:
+    """Which files of the old index still hold (same stamp: size, mtime, ctime, inode),
+    and which must be (re)read."""
     if old is None:
         return _Plan([], list(found.files), 0, set(), True)
     current = {f.path: f for f in found.files}
     keep = []
-    for p, size, mtime in zip(old.paths, old.sizes, old.mtimes):
+    for p, stamp in zip(old.paths, old.stamps, strict=True):
         f = current.get(p)
-        keep.append(f is not None and f.size == size and f.mtime_ns == mtime)
-    kept = {p for p, k in zip(old.paths, keep) if k}
+        keep.append(f is not None and f.stamp == tuple(stamp))
+    kept = {p for p, k in zip(old.paths, keep, strict=True) if k}
     still_skipped = set()
     changed = []
     for f in found.files:
         if f.path in kept:
             continue
         prior = old.skipped.get(f.path)
-        if prior is not None and prior[0] == f.size and prior[1] == f.mtime_ns:
+        if prior is not None and tuple(prior[0]) == f.stamp:
             still_skipped.add(f.path)
             continue
         changed.append(f)
@@ -248,7 +296,7 @@ def _build(
     for i, fs in enumerate(todo):
         got = read_source(fs, settings.sources)
         if isinstance(got, Skipped):
-            base.skipped[fs.path] = (fs.size, fs.mtime_ns, got.reason)
+            base.skipped[fs.path] = (fs.stamp, got.reason)
         else:
             sources.append(got)
             stats_of[got.path] = fs
@@ -298,6 +346,15 @@ def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: Inde
               progress: Progress) -> list[FileAnalysis]:
     prefix = _prefixes("", "", analysis_tag(settings.redact))["analysis"]
     cached = store.get_many("analysis", (prefix + _key(s) for s in sources)) if store else {}
+    untrue = [s.path for s in sources if prefix + _key(s) in cached
+              and not true_to_source(cached[prefix + _key(s)], s)]
+    if untrue:
+        log.warning("cache store: %d analyses show text their file does not hold (first: %s);"
+                    " recomputing them", len(untrue), untrue[0])
+        lying = set(untrue)
+        for s in sources:
+            if s.path in lying:
+                cached.pop(prefix + _key(s), None)
     missing = [s for s in sources if prefix + _key(s) not in cached]
     done = [len(sources) - len(missing)]
     progress("parsing", done[0], len(sources))
@@ -310,6 +367,42 @@ def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: Inde
     if store and fresh:
         store.put_many("analysis", ((prefix + k, a) for k, a in fresh.items()))
     return [cached.get(prefix + _key(s)) or fresh[_key(s)] for s in sources]
+
+
+_MARKER = re.compile(r"\[REDACTED:[a-z0-9-]+\]")
+_WORD = re.compile(r"\w+")
+
+
+def true_to_source(a: FileAnalysis, src: SourceFile) -> bool:
+    """Whether an analysis read back from the store shows only what ``src`` holds: each
+    chunk's text is exactly its lines of the file (a redaction marker standing for any
+    text on its line), and the derived views and names use only the file's words."""
+    if a.path != src.path or a.digest != src.digest:
+        return False
+    lines = src.text.split("\n")
+    words: set[str] | None = None
+    for c in a.chunks:
+        if not 1 <= c.start_line <= c.end_line <= len(lines):
+            return False
+        got = c.text.split("\n")
+        want = lines[c.start_line - 1 : c.end_line]
+        if len(got) != len(want) or not all(
+                g == w or _redacted_from(g, w) for g, w in zip(got, want, strict=True)):
+            return False
+        derived = "\n".join((c.skeleton, c.context, c.symbol, c.parent, *c.defs, *c.refs))
+        if words is None:
+            words = set(_WORD.findall(src.text))
+        if not set(_WORD.findall(_MARKER.sub(" ", derived))) <= words:
+            return False
+    return True
+
+
+def _redacted_from(line: str, original: str) -> bool:
+    """``line`` is ``original`` with secrets replaced by markers."""
+    if "[REDACTED:" not in line:
+        return False
+    pattern = ".*?".join(re.escape(part) for part in _MARKER.split(line))
+    return re.fullmatch(pattern, original, re.DOTALL) is not None
 
 
 def _counts(sources: Sequence[SourceFile], analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
@@ -409,7 +502,7 @@ def index_sources(
 
 def skipped_list(index: Index) -> list[Skipped]:
     """Every file left out, from the walk and from reading, sorted by path."""
-    found = [Skipped(p, v[2]) for p, v in index.skipped.items()]
+    found = [Skipped(p, v[1]) for p, v in index.skipped.items()]
     return sorted(found + list(index.scan_skipped), key=lambda s: s.path)
 
 

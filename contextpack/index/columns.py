@@ -1,8 +1,8 @@
 """Compact columns for the index: many strings in one blob, sorted-key lookups.
 
-A list of 50,000 Python strings takes half a second to unpickle; one UTF-8 blob with an
-offsets array takes a memcpy, and a string is decoded only when someone reads it. The
-warm query path reads a few hundred chunk texts out of tens of thousands.
+A list of 50,000 Python strings is slow to build from disk; one UTF-8 blob with an offsets
+array is viewed in place from a mapped snapshot, and a string is decoded only when someone
+reads it. The warm query path reads a few hundred chunk texts out of tens of thousands.
 """
 
 from __future__ import annotations
@@ -28,6 +28,21 @@ class StringColumn(Sequence[str]):
         self._offsets = offsets
         self._cache: list[str] | None = None
 
+    @classmethod
+    def of_parts(cls, blob: Any, offsets: np.ndarray) -> StringColumn:
+        """A column over a blob (bytes or a buffer, used in place) and its offsets."""
+        if offsets.ndim != 1 or len(offsets) == 0 or offsets[0] != 0 or \
+                int(offsets[-1]) != len(blob) or (np.diff(offsets) < 0).any():
+            raise ValueError("string column offsets do not fit their blob")
+        out = cls()
+        out._blob = memoryview(blob).cast("B") if not isinstance(blob, bytes) else blob
+        out._offsets = offsets
+        return out
+
+    def parts(self) -> tuple[bytes | memoryview, np.ndarray]:
+        """The blob and offsets (what ``of_parts`` takes)."""
+        return self._blob, self._offsets
+
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
@@ -48,7 +63,7 @@ class StringColumn(Sequence[str]):
         if not 0 <= i < n:
             raise IndexError(i)
         a, b = self._offsets[i], self._offsets[i + 1]
-        return self._blob[a:b].decode("utf-8", "surrogatepass")
+        return str(self._blob[a:b], "utf-8", "surrogatepass")
 
     def __iter__(self) -> Iterator[str]:
         if self._cache is not None:
@@ -58,19 +73,19 @@ class StringColumn(Sequence[str]):
     def tolist(self) -> list[str]:
         """All strings, decoded once and kept (for code that walks every one)."""
         if self._cache is None:
-            bounds = zip(self._offsets[:-1].tolist(), self._offsets[1:].tolist())
-            if self._blob.isascii():  # byte offsets are character offsets: one decode
-                text = self._blob.decode("ascii")
+            bounds = zip(self._offsets[:-1].tolist(), self._offsets[1:].tolist(), strict=True)
+            blob = bytes(self._blob)
+            if blob.isascii():  # byte offsets are character offsets: one decode
+                text = blob.decode("ascii")
                 self._cache = [text[a:b] for a, b in bounds]
             else:
-                blob = self._blob
                 self._cache = [blob[a:b].decode("utf-8", "surrogatepass") for a, b in bounds]
         return self._cache
 
     def concat(self, other: StringColumn) -> StringColumn:
         """This column followed by ``other``, joined as blobs (nothing is decoded)."""
         out = StringColumn()
-        out._blob = self._blob + other._blob
+        out._blob = bytes(self._blob) + bytes(other._blob)
         out._offsets = np.concatenate([self._offsets, other._offsets[1:] + self._offsets[-1]])
         return out
 
@@ -85,7 +100,7 @@ class StringColumn(Sequence[str]):
         first = np.concatenate([[0], cut])
         last = np.concatenate([cut, [len(rows)]]) - 1
         out._blob = b"".join(self._blob[a:b] for a, b in
-                             zip(starts[first].tolist(), ends[last].tolist()))
+                             zip(starts[first].tolist(), ends[last].tolist(), strict=True))
         out._offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(ends - starts, out=out._offsets[1:])
         return out
@@ -100,14 +115,6 @@ class StringColumn(Sequence[str]):
     def __hash__(self) -> int:  # pragma: no cover - columns are not dict keys
         raise TypeError("StringColumn is unhashable")
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"blob": self._blob, "offsets": self._offsets}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._blob = state["blob"]
-        self._offsets = state["offsets"]
-        self._cache = None
-
     def __repr__(self) -> str:
         return f"StringColumn({len(self)} strings, {len(self._blob):,} bytes)"
 
@@ -120,6 +127,13 @@ class TupleColumn(Sequence[tuple[str, ...]]):
 
     def __init__(self, items: Iterable[tuple[str, ...]] = ()) -> None:
         self._col = StringColumn(self.SEP.join(t) for t in items)
+
+    @classmethod
+    def of_column(cls, col: StringColumn) -> TupleColumn:
+        """Tuples over a column of SEP-joined names."""
+        out = cls()
+        out._col = col
+        return out
 
     def __len__(self) -> int:
         return len(self._col)
@@ -161,12 +175,6 @@ class TupleColumn(Sequence[tuple[str, ...]]):
         out = TupleColumn()
         out._col = self._col.concat(other._col)
         return out
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"col": self._col}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._col = state["col"]
 
 
 class KeyIndex:
@@ -211,9 +219,23 @@ class KeyIndex:
         np.cumsum(np.bincount(by_key, minlength=len(keys)), out=out._indptr[1:])
         return out
 
+    @classmethod
+    def of_parts(cls, keys: StringColumn, indptr: np.ndarray, values: np.ndarray) -> KeyIndex:
+        """An index over sorted keys, their value ranges and the values (``parts``)."""
+        if len(indptr) != len(keys) + 1 or (len(keys) and (indptr[0] != 0 or
+                                                            int(indptr[-1]) != len(values))):
+            raise ValueError("key index ranges do not fit their values")
+        out = cls()
+        out._keys, out._indptr, out._values = keys, indptr, values
+        return out
+
+    def parts(self) -> tuple[StringColumn, np.ndarray, np.ndarray]:
+        return self._keys, self._indptr, self._values
+
     def items(self) -> list[tuple[str, int]]:
         """(key, first value) pairs, decoded in one pass (a vocabulary's terms and ids)."""
-        return list(zip(self._keys.tolist(), self._values[self._indptr[:-1]].tolist()))
+        return list(zip(self._keys.tolist(), self._values[self._indptr[:-1]].tolist(),
+                        strict=True))
 
     def _find(self, key: str) -> int:
         i = bisect.bisect_left(self._keys, key)  # type: ignore[arg-type]
@@ -241,14 +263,6 @@ class KeyIndex:
 
     def keys(self) -> list[str]:
         return list(self._keys)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"keys": self._keys, "indptr": self._indptr, "values": self._values}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._keys = state["keys"]
-        self._indptr = state["indptr"]
-        self._values = state["values"]
 
 
 class Vocabulary:
@@ -286,11 +300,15 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self._dict) if self._dict is not None else len(self._index or ())
 
-    def __getstate__(self) -> dict[str, Any]:
+    def key_index(self) -> KeyIndex:
+        """The terms as sorted keys (kept, and stored again as they are, while no term is
+        added)."""
         if self._index is None or (self._dict is not None and len(self._dict) != len(self._index)):
             self._index = KeyIndex.of_ids(self._dict or {})
-        return {"index": self._index}
+        return self._index
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._index = state["index"]
-        self._dict = None
+    @classmethod
+    def of_key_index(cls, index: KeyIndex) -> Vocabulary:
+        out = cls()
+        out._dict, out._index = None, index
+        return out

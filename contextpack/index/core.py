@@ -2,9 +2,9 @@
 vectors of a whole tree, as aligned columns.
 
 ``Index`` holds columns (one entry per chunk, one per file) rather than objects, so a
-warm load is one unpickle and ranking is numpy over arrays. ``open_index`` stats the tree,
-reuses the rows of unchanged files from the last snapshot, takes changed files from the
-content-addressed store when it has them, and computes only what is new.
+warm load maps arrays in place (persist.py) and ranking is numpy over them. ``append``
+adds new files' rows; ``finalize`` derives what spans the whole index (graph, name tables,
+BM25 statistics).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _BIG_STRINGS = ("texts", "skeletons", "contexts")
 _NAME_TUPLES = ("defs", "refs")
 _SMALL_STRINGS = ("kinds", "symbols", "parents")
 _CHUNK_ARRAYS = ("starts", "ends", "part", "tok_full", "tok_skel", "text_crc")
-_FILE_LISTS = ("paths", "digests", "sizes", "mtimes", "languages", "file_tokens", "notes",
+_FILE_LISTS = ("paths", "digests", "stamps", "languages", "file_tokens", "notes",
                "redactions")
 
 
@@ -55,13 +55,13 @@ class Index:
     # files
     paths: list[str] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)
-    mtimes: list[int] = field(default_factory=list)
+    # (size, mtime, ctime, inode) when indexed: an unchanged stamp means an unchanged file
+    stamps: list[tuple[int, ...]] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     file_tokens: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     redactions: list[tuple[Any, ...]] = field(default_factory=list)  # redact.Redaction per file
-    skipped: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    skipped: dict[str, tuple[tuple[int, ...], str]] = field(default_factory=dict)  # stamp, why
     # chunks
     chunk_file: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
@@ -79,7 +79,7 @@ class Index:
     tok_skel: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     vocab: Vocabulary = field(default_factory=Vocabulary)
     chunk_terms: SparseTerms | None = None
-    vectors: np.ndarray | None = None  # float16 rows; ranking widens them
+    vectors: np.ndarray | None = None  # float16 rows, searched through faiss_index()
     # derived by finalize()
     file_terms: SparseTerms | None = None
     graph: graph_mod.Graph | None = None
@@ -89,7 +89,6 @@ class Index:
     text_crc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
     chunk_bm25: BM25 | None = None
     file_bm25: BM25 | None = None
-    dense_index: bytes | None = None  # a serialized faiss index over ``vectors``
     stats: dict[str, Any] = field(default_factory=dict)
     scan_skipped: list[Skipped] = field(default_factory=list)  # from the latest walk
 
@@ -124,21 +123,16 @@ class Index:
         )
 
     def dense_vectors(self) -> np.ndarray | None:
-        """The chunk vectors (float16). Snapshots keep them only inside the faiss index;
-        they are read back from it when an update needs them."""
-        if self.vectors is None and self.dense_index is not None:
-            import faiss
-
-            ip = faiss.deserialize_index(np.frombuffer(self.dense_index, dtype=np.uint8))
-            self.vectors = _fp16_codes(ip)
+        """The chunk vectors (float16), or None without an embedder."""
         return self.vectors
 
-    def __getstate__(self) -> dict[str, Any]:
-        # "_" keys are caches derived at query time (rank._path_table): not worth storing
-        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        if state.get("dense_index") is not None:
-            state["vectors"] = None  # stored once, in dense_index
-        return state
+    def faiss_index(self) -> Any:
+        """An exact inner-product faiss index over the vectors, made on first use and kept
+        (attributes starting with "_" are query-time caches, never stored)."""
+        got = getattr(self, "_faiss", None)
+        if got is None and self.vectors is not None and len(self.vectors):
+            got = self._faiss = _faiss_over(self.vectors)
+        return got
 
     def chunks_of_file(self, f: int) -> range:
         return range(int(self.file_chunks[f]), int(self.file_chunks[f + 1]))
@@ -191,17 +185,16 @@ class Index:
         part: list[tuple[int, int]] = []
         tok_full: list[np.ndarray] = []
         tok_skel: list[np.ndarray] = []
-        for a, fs, (ftok, tfull, tskel) in zip(analyses, fstats, counts):
+        for a, fs, (ftok, tfull, tskel) in zip(analyses, fstats, counts, strict=True):
             f = len(self.paths)
             self.paths.append(a.path)
             self.digests.append(a.digest)
-            self.sizes.append(fs.size if fs else 0)
-            self.mtimes.append(fs.mtime_ns if fs else 0)
+            self.stamps.append(fs.stamp if fs else (0, 0, 0, 0))
             self.languages.append(a.language)
             self.file_tokens.append(int(ftok))
             self.notes.append(a.note)
             self.redactions.append(a.redactions)
-            for c, terms in zip(a.chunks, a.terms):
+            for c, terms in zip(a.chunks, a.terms, strict=True):
                 chunk_file.append(f)
                 starts.append(c.start_line)
                 ends.append(c.end_line)
@@ -237,8 +230,10 @@ class Index:
         self.starts = np.concatenate([self.starts, np.asarray(starts, np.int32)])
         self.ends = np.concatenate([self.ends, np.asarray(ends, np.int32)])
         self.part = np.concatenate([self.part, np.asarray(part, np.int16).reshape(-1, 2)])
-        self.tok_full = np.concatenate([self.tok_full, *[np.asarray(t, np.int32) for t in tok_full]])
-        self.tok_skel = np.concatenate([self.tok_skel, *[np.asarray(t, np.int32) for t in tok_skel]])
+        self.tok_full = np.concatenate([self.tok_full, *(np.asarray(t, np.int32)
+                                                         for t in tok_full)])
+        self.tok_skel = np.concatenate([self.tok_skel, *(np.asarray(t, np.int32)
+                                                         for t in tok_skel)])
         new_terms = build_sparse(term_docs, len(vocab))
         self.chunk_terms = _concat_rows(self.chunk_terms, new_terms, len(vocab))
         # file rows of the new files only: the old files' rows stand as they are
@@ -284,7 +279,7 @@ class Index:
                                          for t in self.texts), np.uint32, count=self.n_chunks)
         self.chunk_bm25 = BM25(self.chunk_terms)
         self.file_bm25 = BM25(self.file_terms)
-        self.dense_index = _faiss_blob(self.vectors)
+        self.__dict__.pop("_faiss", None)
 
     def _select_files(self, order: np.ndarray) -> None:
         """Keep the files in ``order`` (a subset, in their new order), renumbered, with
@@ -308,40 +303,19 @@ class Index:
 
 
 #: What a file is for: ranking weighs tests, docs and other text apart from code.
-# A snapshot written by code with other Index fields is foreign, whatever its version says.
-_LAYOUT = ",".join(sorted(Index.__dataclass_fields__))
-
-
-def _faiss_blob(vectors: np.ndarray | None) -> bytes | None:
-    """An exact inner-product faiss index over half-precision codes, serialized, so a
-    query loads it with one copy instead of widening the matrix each time."""
-    if vectors is None or len(vectors) == 0:
-        return None
+def _faiss_over(vectors: np.ndarray) -> Any:
+    """An exact inner-product faiss index whose codes are the half-precision vectors
+    themselves: filling it is one copy, with no widening to float32."""
     import faiss
 
     ip = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
                                     faiss.METRIC_INNER_PRODUCT)
     half = np.ascontiguousarray(vectors, dtype=np.float16)
-    if ip.code_size == half.shape[1] * 2:  # the codes are the half floats: no widening
+    if ip.code_size == half.shape[1] * 2:
         ip.add_sa_codes(half.view(np.uint8).reshape(len(half), -1))
     else:  # pragma: no cover - another faiss build
         ip.add(half.astype(np.float32))
-    return faiss.serialize_index(ip).tobytes()
-
-
-def _fp16_codes(ip: Any) -> np.ndarray:
-    """The vectors of an fp16 scalar-quantizer index: its codes are the half floats
-    themselves, so they are viewed, not decoded (falls back to decoding elsewhere)."""
-    import faiss
-
-    n, d = ip.ntotal, ip.d
-    try:
-        codes = faiss.vector_to_array(ip.codes)
-        if codes.size == n * d * 2:
-            return codes.view(np.float16).reshape(n, d).copy()
-    except Exception:  # another faiss build: decode instead
-        pass
-    return ip.reconstruct_n(0, n).astype(np.float16)
+    return ip
 
 
 def _flat_names(col: Sequence[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:

@@ -1,72 +1,129 @@
-"""The on-disk cache: where it lives, a content-addressed store, checksummed snapshots.
+"""The on-disk cache: where it lives, whose it is, the content-addressed store, snapshots.
 
 Layout of a cache folder::
 
     .contextpack/
       .gitignore           "*": the cache never shows up in the user's git status
+      owner                marks a folder this installation made (see seal.py)
       store.sqlite         per-file analyses, token counts and vectors, keyed by content
-      roots/<key>/         one folder per packed root (only when the cache is shared)
-      snapshot-<key>.bin   the assembled index of one root, for one tokenizer and model
+      roots/<key>/         one snapshot folder per packed root
+        snapshot-<key>.bin the assembled index of one root, for one variant (persist.py)
       lock                 serialises writers (a pre-commit hook and an editor at once)
 
-Snapshots are written to a temporary file and renamed, so a reader sees the old file or
-the new one, never half of one. Each starts with a header holding the schema version and
-a checksum of the payload; a snapshot that fails either check is rebuilt, with a warning.
+Trust: everything read back carries a MAC made with the user's key (seal.py), so a
+folder committed into a repository, copied from another user or edited by hand is never
+parsed. A ``ROOT/.contextpack`` this installation did not make (no valid ``owner``, and
+holding more than snapshot ``.md`` files) is not touched at all: the cache goes to the
+user cache folder instead, with a warning. A folder given with ``--cache-dir`` is the
+user's choice and is used, but its rows are verified all the same.
 
-The cache stays bounded: a snapshot is replaced, never added to; an update deletes from
-the store the versions of each changed file but the new one and the one it replaced (so
-an undo, or switching between two branches, parses nothing); and a writer, holding the
-lock, removes temporary files that killed writers left behind and snapshots that no
-installed version could have written for a week (index.py decides which those are).
+Snapshots are written to a temporary file and renamed, so a reader sees the old file or
+the new one, never half of one. The cache stays bounded: a snapshot is replaced, never
+added to; an update deletes from the store the versions of each changed file but the new
+one and the one it replaced; a writer, holding the lock, removes temporary files that
+killed writers left behind and snapshots no installed version could read for a week.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import pickle
 import sqlite3
+import stat
 import threading
-import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import CacheError
+from . import persist
+from .seal import ROW_MAC_BYTES, owner_mark, row_mac, snapshot_mac
 
 log = logging.getLogger("contextpack")
 
-SCHEMA_VERSION = 2
-MAGIC = b"CONTEXTPACK-SNAPSHOT\n"
 CACHE_ENV = "CONTEXTPACK_CACHE_DIR"
 GITIGNORE = "# written by contextpack: its cache is not for version control\n*\n!*.md\n"
+OWNER = "owner"
 
 
-def cache_dir_for(root: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+def _path_key(root: str) -> str:
+    return hashlib.blake2b(os.path.realpath(root).encode("utf-8", "surrogateescape"),
+                           digest_size=8).hexdigest()
+
+
+def cache_dir_for(root: str, cache_dir: str | os.PathLike[str] | None = None,
+                  key: bytes | None = None) -> Path:
     """The cache folder for a root: an explicit folder or $CONTEXTPACK_CACHE_DIR (shared by
-    many roots, one subfolder each), else ``ROOT/.contextpack``, else the user cache folder
-    when the root is not writable."""
+    many roots), else ``ROOT/.contextpack`` when it is ours (or can be made), else the user
+    cache folder (a root we cannot write, or a ``.contextpack`` we did not make)."""
     shared = cache_dir or os.environ.get(CACHE_ENV)
-    key = hashlib.blake2b(os.path.realpath(root).encode(), digest_size=8).hexdigest()
     if shared:
         return Path(shared)
     local = Path(root) / ".contextpack"
-    if _writable(local):
+    problem = _local_problem(local, key)
+    if not problem:
         return local
     import platformdirs
 
-    fallback = Path(platformdirs.user_cache_dir("contextpack")) / "roots" / key
-    log.warning("cannot write %s; caching in %s instead", local, fallback)
+    fallback = Path(platformdirs.user_cache_dir("contextpack")) / "roots" / _path_key(root)
+    log.warning("%s %s; caching in %s instead", local, problem, fallback)
     return fallback
 
 
+def _local_problem(local: Path, key: bytes | None) -> str:
+    """Why ``ROOT/.contextpack`` cannot hold our cache ("" when it can)."""
+    try:
+        if local.is_symlink() or (local.exists() and not local.is_dir()):
+            return "is not a folder"
+        if local.exists() and key is not None and not _is_ours(local, key):
+            if not _adoptable(local):
+                return ("was not made by this installation (committed, copied, or left by "
+                        "an older contextpack; delete it to cache there again)")
+        if not _writable(local):
+            return "cannot be written"
+    except OSError as exc:
+        return f"cannot be used ({exc.strerror})"
+    return ""
+
+
+def _is_ours(folder: Path, key: bytes) -> bool:
+    got = _read_small(folder / OWNER, 256)
+    return got is not None and got.strip() == owner_mark(key).encode()
+
+
+def _adoptable(folder: Path) -> bool:
+    """A ``.contextpack`` holding only snapshot outputs (``*.md``, committed on purpose)
+    and our own ``.gitignore``: nothing in it was ever read as cache, so we may use it."""
+    for entry in os.scandir(folder):
+        if entry.name == ".gitignore":
+            if _read_small(Path(entry.path), 4096) != GITIGNORE.encode():
+                return False
+        elif not (entry.name.endswith(".md") and entry.is_file(follow_symlinks=False)):
+            return False
+    return True
+
+
+def _read_small(path: Path, limit: int) -> bytes | None:
+    """A small regular file's bytes, without following a link; None if it is not one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def snapshot_path(folder: Path, root: str, variant: str) -> Path:
-    """One snapshot per (root, tokenizer, embedder); roots get their own file in a shared cache."""
-    root_key = hashlib.blake2b(os.path.realpath(root).encode(), digest_size=8).hexdigest()
+    """One snapshot per (root, variant); roots get their own folder in a shared cache."""
     var_key = hashlib.blake2b(variant.encode(), digest_size=6).hexdigest()
-    return folder / "roots" / root_key / f"snapshot-{var_key}.bin"
+    return folder / "roots" / _path_key(root) / f"snapshot-{var_key}.bin"
 
 
 def _writable(folder: Path) -> bool:
@@ -80,84 +137,79 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-def prepare_folder(folder: Path) -> None:
-    """Create the cache folder with its .gitignore."""
+def prepare_folder(folder: Path, root: str, key: bytes) -> None:
+    """Create the cache folder; mark it ours and keep it out of git, unless it is the
+    root or a folder above it (a ``.gitignore`` of ``*`` there would hide the sources)."""
     try:
+        fresh = not folder.exists() or not any(os.scandir(folder))
         folder.mkdir(parents=True, exist_ok=True)
-        ignore = folder / ".gitignore"
-        if not ignore.exists():
-            atomic_write(ignore, GITIGNORE.encode())
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            raise NotADirectoryError(20, "not a folder")
+        real_root, real = os.path.realpath(root), os.path.realpath(folder)
+        holds_root = real_root == real or real_root.startswith(real.rstrip(os.sep) + os.sep)
+        if holds_root:
+            return
+        if fresh or folder.name == ".contextpack":
+            ignore = folder / ".gitignore"
+            if not os.path.lexists(ignore):
+                atomic_write(ignore, GITIGNORE.encode())
+        if not os.path.lexists(folder / OWNER):
+            atomic_write(folder / OWNER, owner_mark(key).encode() + b"\n")
     except OSError as exc:
         raise CacheError(f"cannot create cache folder {str(folder)!r}: {exc.strerror}",
                          str(folder)) from exc
 
 
-def atomic_write(path: Path, data: bytes, *more: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *more: bytes | memoryview) -> None:
     """Write ``data`` (and ``more`` after it) through a temporary file in the same
     folder, then rename over the target."""
+    _write_chunks(path, iter((data, *more)))
+
+
+def _write_chunks(path: Path, chunks: Iterator[bytes | memoryview]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            for part in more:  # written one after the other, never joined in memory
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with open(fd, "wb") as fh:
+            for part in chunks:  # written one after the other, never joined in memory
                 fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
+        if os.path.lexists(tmp):
             tmp.unlink()
 
 
-def write_snapshot(path: Path, payload: Any, meta: dict[str, Any]) -> None:
-    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    header = dict(meta, schema=SCHEMA_VERSION, length=len(body),
-                  checksum=_checksum(body))
-    atomic_write(path, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n", body)
+def write_snapshot(path: Path, index: Any, expect: dict[str, Any], key: bytes) -> None:
+    """Write an index as a snapshot file (persist.py's format), MAC last."""
+    meta, arrays = persist.dump_index(index)
+    mac = snapshot_mac(key)
+
+    def chunks() -> Iterator[bytes | memoryview]:
+        for part in persist.snapshot_chunks(meta, arrays, expect):
+            mac.update(part)
+            yield part
+        yield mac.digest()
+
+    _write_chunks(path, chunks())
 
 
-def _checksum(body: bytes | memoryview) -> str:
-    # CRC-32 catches truncation and flipped bytes at memory speed; the cache is not
-    # a security boundary, so a cryptographic hash would only slow every warm query.
-    return f"crc32:{zlib.crc32(body):08x}"
-
-
-def read_snapshot(path: Path, expect: dict[str, Any]) -> Any | None:
-    """The payload, or None (with a warning) if the file is damaged, foreign or stale."""
-    if not path.exists():
+def read_snapshot(path: Path, expect: dict[str, Any], key: bytes) -> Any | None:
+    """The index in a snapshot, or None (with a one-line warning) if there is none or it
+    is damaged, foreign or stale."""
+    if not os.path.lexists(path):
         return None
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        log.warning("cache %s unreadable (%s); rebuilding it", path, exc)
-        return None
-    problem = _check(data, expect)
-    if problem:
-        log.warning("cache %s %s; rebuilding it", path, problem)
-        return None
-    # a view, not a slice: the payload is not copied before it is unpickled
-    body = memoryview(data)[data.index(b"\n", len(MAGIC)) + 1 :]
-    try:
-        return pickle.loads(body)
-    except Exception as exc:  # a checksum collision or a class that moved
-        log.warning("cache %s cannot be loaded (%s); rebuilding it", path, exc)
+        return persist.read_snapshot(path, expect, key)
+    except persist.Unreadable as exc:
+        log.warning("cache %s %s; rebuilding it", path, exc)
         return None
 
 
 def read_header(path: Path) -> dict[str, Any] | None:
-    """A snapshot's header alone (None if it has none), without reading its payload."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(MAGIC))
-            line = fh.readline(65536)
-        if head != MAGIC:
-            return None
-        header = json.loads(line)
-        return header if isinstance(header, dict) else None
-    except (OSError, ValueError):
-        return None
+    return persist.read_header(path)
 
 
 def remove_leftovers(folder: Path) -> int:
@@ -173,45 +225,32 @@ def remove_leftovers(folder: Path) -> int:
     return removed
 
 
-def _check(data: bytes, expect: dict[str, Any]) -> str:
-    if not data.startswith(MAGIC):
-        return "is not a contextpack snapshot"
-    try:
-        end = data.index(b"\n", len(MAGIC))
-        header = json.loads(data[len(MAGIC) : end])
-    except ValueError:
-        return "has a damaged header"
-    if header.get("schema") != SCHEMA_VERSION:
-        return f"has schema version {header.get('schema')} (this contextpack writes {SCHEMA_VERSION})"
-    for key, value in expect.items():
-        if header.get(key) != value:
-            return f"was built for {key}={header.get(key)!r}, not {value!r}"
-    body = memoryview(data)[end + 1 :]
-    if len(body) != header.get("length"):
-        return "is truncated"
-    if _checksum(body) != header.get("checksum"):
-        return "fails its checksum"
-    return ""
-
-
 class Store:
     """A content-addressed key-value store in SQLite (per-file analyses, counts, vectors).
 
-    A damaged database, or one written by another version (``PRAGMA user_version``), is
-    started afresh: it only ever holds what can be recomputed. Each value carries a CRC-32,
-    since SQLite checks its pages' structure but not their bytes, and a flipped byte in a
-    pickle can load as a plausible but wrong chunk.
+    Rows are data (JSON or raw arrays, persist.py) behind a MAC bound to their table and
+    key: a row this installation did not write, or one edited since, is skipped and
+    recomputed, never parsed. A damaged database, one of another format (``PRAGMA
+    user_version``) or one that is not a regular file is set aside: it only ever holds
+    what can be recomputed. It is opened with SQLite's defensive flag, so even a hostile
+    database file cannot use SQL to corrupt itself further.
     """
 
     TABLES = ("analysis", "counts", "vectors")
-    VERSION = 1  # bump when the row format changes
+    VERSION = 2  # bump when the row format changes (1: pickled rows)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes) -> None:
         self.path = path
-        self._conn = self._open()
+        self._key = key
+        self.rejected = 0
+        self._conn: sqlite3.Connection | None = self._open()
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection | None:
         try:
+            if os.path.lexists(self.path) and not stat.S_ISREG(os.lstat(self.path).st_mode):
+                log.warning("cache store %s is not a regular file; continuing without it",
+                            self.path)
+                return None
             conn = self._connect()
             problem = conn.execute("PRAGMA quick_check").fetchone()[0]
             if problem != "ok":
@@ -229,12 +268,24 @@ class Store:
             return conn
         except sqlite3.DatabaseError as exc:
             log.warning("cache store %s is damaged (%s); starting it afresh", self.path, exc)
-            self._discard()
-            return self._connect(new=True)
+            try:
+                self._discard()
+                return self._connect(new=True)
+            except (sqlite3.DatabaseError, OSError) as again:
+                log.warning("cache store %s unusable (%s); continuing without it",
+                            self.path, again)
+                return None
+        except OSError as exc:
+            log.warning("cache store %s unusable (%s); continuing without it", self.path,
+                        exc.strerror)
+            return None
 
     def _connect(self, new: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=60, isolation_level=None,
                                check_same_thread=False)
+        if hasattr(conn, "setconfig") and hasattr(sqlite3, "SQLITE_DBCONFIG_DEFENSIVE"):
+            conn.setconfig(sqlite3.SQLITE_DBCONFIG_DEFENSIVE, True)
+        conn.execute("PRAGMA trusted_schema=OFF")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         for table in self.TABLES:
@@ -246,13 +297,17 @@ class Store:
     def _discard(self) -> None:
         for suffix in ("", "-wal", "-shm"):
             p = Path(str(self.path) + suffix)
-            if p.exists():
+            if os.path.lexists(p):
                 p.unlink()
 
     def get_many(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
+        """The rows of ``keys`` that are there and verify, decoded."""
         keys = list(keys)
         out: dict[str, Any] = {}
-        damaged = 0
+        if self._conn is None:
+            return out
+        decode = persist.CODECS[table][1]
+        rejected = 0
         try:
             for i in range(0, len(keys), 500):
                 part = keys[i : i + 500]
@@ -261,24 +316,42 @@ class Store:
                     f"SELECT key, data FROM {table} WHERE key IN ({marks})", part
                 ).fetchall()
                 for key, data in rows:
-                    try:
-                        if _row_checksum(data[4:]) != data[:4]:
-                            raise ValueError("checksum")
-                        out[key] = pickle.loads(data[4:])
-                    except Exception:
-                        damaged += 1  # recomputed by the caller, and overwritten
+                    value = self._open_row(table, key, data, decode)
+                    if value is None:
+                        rejected += 1  # recomputed by the caller, and overwritten
+                    else:
+                        out[key] = value
         except sqlite3.DatabaseError as exc:
             log.warning("cache store %s unreadable (%s); starting it afresh", self.path, exc)
             self._reset()
-        if damaged:
-            log.warning("cache store %s: %d damaged entries; recomputing them", self.path, damaged)
+        if rejected:
+            self.rejected += rejected
+            log.warning("cache store %s: %d entries not written by this installation or "
+                        "damaged; recomputing them", self.path, rejected)
         return out
 
+    def _open_row(self, table: str, key: Any, data: Any, decode: Any) -> Any:
+        import hmac
+
+        if not isinstance(key, str) or not isinstance(data, bytes) or \
+                len(data) < ROW_MAC_BYTES:
+            return None
+        body = memoryview(data)[ROW_MAC_BYTES:]
+        if not hmac.compare_digest(data[:ROW_MAC_BYTES], row_mac(self._key, table, key, body)):
+            return None
+        try:
+            return decode(body)
+        except ValueError:
+            return None
+
     def put_many(self, table: str, items: Iterable[tuple[str, Any]]) -> None:
+        if self._conn is None:
+            return
+        encode = persist.CODECS[table][0]
         rows = []
         for k, v in items:
-            body = pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
-            rows.append((k, _row_checksum(body) + body))
+            body = encode(v)
+            rows.append((k, row_mac(self._key, table, k, body) + body))
         if not rows:
             return
         try:
@@ -294,6 +367,8 @@ class Store:
 
     def prune(self, table: str, prefix: str, keep: Iterable[str]) -> int:
         """Delete the rows whose key starts with ``prefix``, except the keys in ``keep``."""
+        if self._conn is None:
+            return 0
         keep = set(keep)
         try:
             # keys starting with prefix sort between it and prefix with its last char bumped
@@ -314,15 +389,13 @@ class Store:
 
     def _reset(self) -> None:
         try:
-            self._conn.close()
-        except sqlite3.DatabaseError:
-            pass
-        self._discard()
-        self._conn = self._connect(new=True)
+            if self._conn is not None:
+                self._conn.close()
+            self._discard()
+            self._conn = self._connect(new=True)
+        except (sqlite3.DatabaseError, OSError):
+            self._conn = None
 
     def close(self) -> None:
-        self._conn.close()
-
-
-def _row_checksum(body: bytes) -> bytes:
-    return zlib.crc32(body).to_bytes(4, "big")
+        if self._conn is not None:
+            self._conn.close()
