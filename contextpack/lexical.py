@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -59,6 +60,26 @@ def term_counts(text: str) -> Counter[str]:
 def query_terms(text: str) -> Counter[str]:
     """Terms of a query (same analysis as documents)."""
     return term_counts(text)
+
+
+def singular(word: str) -> str:
+    """``urls`` -> ``url``, ``lookups`` -> ``lookup``: folders are often plural, prose not."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def path_words(paths: Sequence[str]) -> dict[str, list[int]]:
+    """Word -> the files whose path (folders and file stem) holds it, in file order."""
+    table: dict[str, list[int]] = {}
+    for f, path in enumerate(paths):
+        stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
+        words: set[str] = set()
+        for part in stem.split("/"):
+            words.update(singular(w) for w in split_identifier(part))
+        for w in words:
+            table.setdefault(w, []).append(f)
+    return table
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ import numpy as np
 from . import graph as graph_mod
 from .embed import Embedder
 from .index import Index
-from .lexical import BM25, query_terms, split_identifier, weigh_query
+from .lexical import BM25, query_terms, singular, weigh_query
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,8 @@ def file_role(path: str, language: str) -> int:
     name = parts[-1]
     stem = name.rsplit(".", 1)[0]
     if any(p in _TEST_DIRS for p in parts[:-1]) or stem.startswith("test_") or \
-            stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or stem in ("conftest", "tests"):
+            stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or \
+            stem in ("conftest", "tests"):
         return 1
     if language in ("markdown", "rst", "text"):
         return 2
@@ -90,11 +91,12 @@ def file_role(path: str, language: str) -> int:
 
 def file_roles(index: Index) -> np.ndarray:
     """Each file's role (an index of ROLES), computed once per index and kept on it."""
-    roles = getattr(index, "_roles", None)
+    roles = index.__dict__.get("_roles")
     if roles is None or len(roles) != index.n_files:
-        roles = np.fromiter((file_role(p, lang) for p, lang in zip(index.paths, index.languages)),
+        roles = np.fromiter((file_role(p, lang) for p, lang in
+                             zip(index.paths, index.languages, strict=True)),
                             np.int8, count=index.n_files)
-        index._roles = roles
+        index.__dict__["_roles"] = roles  # "_" attributes are query-time caches, never stored
     return roles
 
 
@@ -197,47 +199,21 @@ def _title(query: str) -> str:
 
 def _query_words(query: str) -> set[str]:
     """The query's terms as words (not ids): path words are matched by spelling."""
-    return {_singular(t) for t in query_terms(query)}
-
-
-def _singular(word: str) -> str:
-    """``urls`` -> ``url``, ``lookups`` -> ``lookup``: folders are often plural, prose not."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    return {singular(t) for t in query_terms(query)}
 
 
 def _path_words(index: Index, words: set[str]) -> np.ndarray:
     """Per file: the summed IDF of the query's words found among its path's words
     (folders and file stem), scaled to [0, 1]. ``django/urls/resolvers.py`` for a query
     about URL resolvers."""
-    table = _path_table(index)
     out = np.zeros(index.n_files, np.float32)
     for word in words:
-        files = table.get(word)
+        files = index.path_words.get(word)
         if files is None:
             continue
         idf = float(np.log(1.0 + index.n_files / len(files)))
         out[files] += idf
     return _scaled(out)
-
-
-def _path_table(index: Index) -> dict[str, np.ndarray]:
-    """Path word -> files whose path holds it; computed once per loaded index."""
-    cached = index.__dict__.get("_path_words")
-    if cached is not None:
-        return cached
-    table: dict[str, list[int]] = {}
-    for f, path in enumerate(index.paths):
-        stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
-        words: set[str] = set()
-        for part in stem.split("/"):
-            words.update(_singular(w) for w in split_identifier(part))
-        for w in words:
-            table.setdefault(w, []).append(f)
-    out = {w: np.asarray(fs, np.int64) for w, fs in table.items()}
-    index.__dict__["_path_words"] = out
-    return out
 
 
 def _fuse(signals: dict[str, np.ndarray], weights: Weights) -> np.ndarray:

@@ -184,25 +184,25 @@ def _from_ranks_cache(name: str):  # type: ignore[no-untyped-def]
 
     path = default_model_cache().parent / "tiktoken" / f"{name}-{tiktoken.__version__}.npz"
     try:
-        return tiktoken.Encoding(**_read_ranks(path))
+        return tiktoken.Encoding(**_read_ranks_cache(path))
     except Exception:  # missing or damaged: rebuild below
         pass
     try:
         import tiktoken.registry
 
         tiktoken.registry._find_constructors()
-        spec = tiktoken.registry.ENCODING_CONSTRUCTORS[name]()
+        spec = (tiktoken.registry.ENCODING_CONSTRUCTORS or {})[name]()
         enc = tiktoken.Encoding(**spec)
     except Exception:
         return None
     try:
-        _write_ranks(path, spec)
+        _write_ranks_cache(path, spec)
     except (OSError, TypeError, ValueError):
         pass  # a read-only cache folder only costs speed
     return enc
 
 
-def _write_ranks(path: Path, spec: dict[str, Any]) -> None:
+def _write_ranks_cache(path: Path, spec: dict[str, Any]) -> None:
     import io
     import json
 
@@ -221,7 +221,7 @@ def _write_ranks(path: Path, spec: dict[str, Any]) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def _read_ranks(path: Path) -> dict[str, Any]:
+def _read_ranks_cache(path: Path) -> dict[str, Any]:
     import json
 
     import numpy as np

@@ -247,3 +247,24 @@ def test_no_code_executing_deserializer_on_any_path() -> None:
                         node.func.value.id in ("yaml", "torch"):
                     found.append(f"{path.name}:{node.lineno} {node.func.value.id}.load")
     assert not found, found
+
+
+def test_a_seal_vouches_only_for_the_file_it_was_made_for(repo: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """The seal beside a snapshot spares re-hashing it while its inode, size, mtime and
+    ctime stand; an edit that restores the mtime and keeps the old seal is still caught."""
+    expected = fresh_pack(repo)
+    cached_pack(repo)
+    (snap,) = (repo / ".contextpack").rglob("snapshot-*.bin")
+    seal = snap.with_suffix(".seal")
+    assert seal.exists()
+    kept_seal, st = seal.read_bytes(), snap.stat()
+    data = bytearray(snap.read_bytes())
+    i = data.index(b"Greets people by name")
+    data[i : i + 6] = b"Robs  "  # same size; the MAC no longer matches
+    snap.write_bytes(bytes(data))
+    os.utime(snap, ns=(st.st_atime_ns, st.st_mtime_ns))
+    seal.write_bytes(kept_seal)
+    with caplog.at_level(logging.WARNING, logger="contextpack"):
+        assert cached_pack(repo) == expected
+    assert "not written by this installation" in caplog.text

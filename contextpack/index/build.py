@@ -220,6 +220,7 @@ def _prune_snapshots(snap: Path) -> None:
         try:
             if not readable and now - other.stat().st_mtime > STALE_SNAPSHOT_S:
                 other.unlink()
+                other.with_suffix(".seal").unlink(missing_ok=True)
         except OSError:
             pass
 

@@ -8,7 +8,7 @@ reads it. The warm query path reads a few hundred chunk texts out of tens of tho
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -24,7 +24,7 @@ class StringColumn(Sequence[str]):
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         if encoded:
             np.cumsum([len(b) for b in encoded], out=offsets[1:])
-        self._blob = b"".join(encoded)
+        self._blob: bytes | memoryview = b"".join(encoded)
         self._offsets = offsets
         self._cache: list[str] | None = None
 
@@ -183,7 +183,7 @@ class KeyIndex:
 
     __slots__ = ("_keys", "_indptr", "_values")
 
-    def __init__(self, mapping: dict[str, Sequence[int]] | None = None) -> None:
+    def __init__(self, mapping: Mapping[str, Sequence[int]] | None = None) -> None:
         mapping = mapping or {}
         keys = sorted(mapping)
         self._keys = StringColumn(keys)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import graph as graph_mod
 from ..analyze import FileAnalysis
-from ..lexical import BM25, SparseTerms, build_sparse, group_rows
+from ..lexical import BM25, SparseTerms, build_sparse, group_rows, path_words
 from ..sources import FileStat
 from ..types import Chunk, Skipped
 from .columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
@@ -85,6 +85,7 @@ class Index:
     graph: graph_mod.Graph | None = None
     symbols_by_name: KeyIndex = field(default_factory=KeyIndex)
     files_by_name: KeyIndex = field(default_factory=KeyIndex)
+    path_words: KeyIndex = field(default_factory=KeyIndex)  # word -> files whose path has it
     file_chunks: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     text_crc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))
     chunk_bm25: BM25 | None = None
@@ -274,6 +275,7 @@ class Index:
         self.graph = graph_mod.build_flat(self.n_chunks, def_rows, def_names, ref_rows, ref_names)
         self.symbols_by_name = _symbols_by_name(def_rows, def_names, self.symbols)
         self.files_by_name = KeyIndex(graph_mod.path_names(self.paths))
+        self.path_words = KeyIndex(path_words(self.paths))
         if len(self.text_crc) != self.n_chunks:
             self.text_crc = np.fromiter((zlib.crc32(t.encode("utf-8", "surrogatepass"))
                                          for t in self.texts), np.uint32, count=self.n_chunks)

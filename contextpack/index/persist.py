@@ -24,7 +24,7 @@ import logging
 import mmap
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ def dump_index(index: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     _put_keys(arrays, "vocab", index.vocab.key_index())
     _put_keys(arrays, "symbols_by_name", index.symbols_by_name)
     _put_keys(arrays, "files_by_name", index.files_by_name)
+    _put_keys(arrays, "path_words", index.path_words)
     for name in ("chunk_terms", "file_terms"):
         m = getattr(index, name)
         arrays.update({f"{name}.indptr": m.indptr, f"{name}.indices": m.indices,
@@ -122,12 +123,14 @@ def load_index(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         ix.vocab = Vocabulary.of_key_index(_get_keys(arrays, "vocab"))
         ix.symbols_by_name = _get_keys(arrays, "symbols_by_name")
         ix.files_by_name = _get_keys(arrays, "files_by_name")
+        ix.path_words = _get_keys(arrays, "path_words")
         n_terms = int(meta["n_terms"])
         for name in ("chunk_terms", "file_terms"):
             setattr(ix, name, SparseTerms.of_csr(arrays[f"{name}.indptr"],
                                                  arrays[f"{name}.indices"],
                                                  arrays[f"{name}.data"], n_terms))
         for name, terms in (("chunk_bm25", ix.chunk_terms), ("file_bm25", ix.file_terms)):
+            assert terms is not None
             k1, b = meta[name]
             setattr(ix, name, BM25.of_parts(terms, arrays[f"{name}.idf"],
                                             arrays[f"{name}.norm"], float(k1), float(b)))
@@ -191,9 +194,9 @@ def _get_keys(arrays: dict[str, np.ndarray], name: str) -> KeyIndex:
 def snapshot_chunks(meta: dict[str, Any], arrays: dict[str, np.ndarray],
                     expect: dict[str, Any]) -> Iterator[bytes | memoryview]:
     """The bytes of a snapshot file, before its MAC, in order."""
-    table = []
+    table: list[tuple[str, str, list[int], int]] = []
     offset = 0
-    contiguous = {}
+    contiguous: dict[str, np.ndarray] = {}
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         if a.dtype.byteorder == ">":  # pragma: no cover - big-endian hosts
@@ -202,7 +205,7 @@ def snapshot_chunks(meta: dict[str, Any], arrays: dict[str, np.ndarray],
         if dtype not in _DTYPES:
             raise TypeError(f"index column {name} has dtype {dtype}: not storable")
         contiguous[name] = a
-        table.append([name, dtype, list(a.shape), offset])
+        table.append((name, dtype, list(a.shape), offset))
         offset += _padded(a.nbytes)
     meta_bytes = _json(meta)
     header = dict(expect, format=FORMAT, arrays=table, body=offset, meta_len=len(meta_bytes))
@@ -211,26 +214,31 @@ def snapshot_chunks(meta: dict[str, Any], arrays: dict[str, np.ndarray],
     yield head + b"\0" * (_padded(len(head)) - len(head))
     for name, _, _, _ in table:
         a = contiguous[name]
-        yield memoryview(a).cast("B") if a.nbytes else b""
+        yield a.tobytes() if a.nbytes < 4096 else a.reshape(-1).view(np.uint8).data
         if _padded(a.nbytes) != a.nbytes:
             yield b"\0" * (_padded(a.nbytes) - a.nbytes)
 
 
-def read_snapshot(path: Path, expect: dict[str, Any], key: bytes) -> Any:
+def read_snapshot(path: Path, expect: dict[str, Any], key: bytes,
+                  verified: Callable[[os.stat_result], bool] | None = None) -> Any:
     """The index in a snapshot file. Raises ``Unreadable`` (with why) for a file that is
-    damaged, was not written with ``key``, or was built for something else."""
-    mm = _map(path)
+    damaged, was not written with ``key``, or was built for something else.
+
+    ``verified(st)`` may vouch for the opened file as it is (its stat unchanged since its
+    MAC last verified), which spares hashing every byte of it."""
+    mm, st = _map(path)
     size = len(mm)
     if size < len(MAGIC) + MAC_BYTES or mm[: len(MAGIC)] != MAGIC:
         raise Unreadable("is not a contextpack index (an older format, or another file)")
-    mac = snapshot_mac(key)
     view = memoryview(mm)
-    mac.update(view[: size - MAC_BYTES])
-    import hmac
+    if verified is None or not verified(st):
+        mac = snapshot_mac(key)
+        mac.update(view[: size - MAC_BYTES])
+        import hmac
 
-    if not hmac.compare_digest(mac.digest(), bytes(view[size - MAC_BYTES :])):
-        raise Unreadable("was not written by this installation (committed, copied, "
-                         "or edited)")
+        if not hmac.compare_digest(mac.digest(), bytes(view[size - MAC_BYTES :])):
+            raise Unreadable("was not written by this installation (committed, copied, "
+                             "or edited)")
     end = mm.find(b"\n", len(MAGIC), min(size, _MAX_HEADER))
     if end < 0:
         raise Unreadable("has a damaged header")
@@ -274,8 +282,9 @@ def _arrays(view: memoryview, header: dict[str, Any], base: int,
     return out
 
 
-def _map(path: Path) -> mmap.mmap | bytes:
-    """The file's bytes, mapped: opened without following a link, and only if regular."""
+def _map(path: Path) -> tuple[mmap.mmap | bytes, os.stat_result]:
+    """The file's bytes, mapped, and its stat: opened without following a link, and only
+    if regular."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -285,8 +294,8 @@ def _map(path: Path) -> mmap.mmap | bytes:
         if not stat.S_ISREG(st.st_mode):
             raise Unreadable("is not a regular file")
         if st.st_size == 0:
-            return b""
-        return mmap.mmap(fd, st.st_size, prot=mmap.PROT_READ)
+            return b"", st
+        return mmap.mmap(fd, st.st_size, prot=mmap.PROT_READ), st
     except OSError as exc:
         raise Unreadable(f"cannot be read ({exc.strerror})") from exc
     finally:
@@ -393,7 +402,7 @@ def decode_vectors(data: bytes | memoryview) -> np.ndarray:
     return np.frombuffer(data, "<f2", n * d, 16).reshape(n, d).copy()
 
 
-CODECS = {
+CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes | memoryview], Any]]] = {
     "analysis": (encode_analysis, decode_analysis),
     "counts": (encode_counts, decode_counts),
     "vectors": (encode_vectors, decode_vectors),

@@ -27,6 +27,7 @@ killed writers left behind and snapshots no installed version could read for a w
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import sqlite3
@@ -183,7 +184,7 @@ def _write_chunks(path: Path, chunks: Iterator[bytes | memoryview]) -> None:
 
 
 def write_snapshot(path: Path, index: Any, expect: dict[str, Any], key: bytes) -> None:
-    """Write an index as a snapshot file (persist.py's format), MAC last."""
+    """Write an index as a snapshot file (persist.py's format), MAC last, then its seal."""
     meta, arrays = persist.dump_index(index)
     mac = snapshot_mac(key)
 
@@ -194,6 +195,7 @@ def write_snapshot(path: Path, index: Any, expect: dict[str, Any], key: bytes) -
         yield mac.digest()
 
     _write_chunks(path, chunks())
+    _seal(path, os.lstat(path), key)
 
 
 def read_snapshot(path: Path, expect: dict[str, Any], key: bytes) -> Any | None:
@@ -201,11 +203,43 @@ def read_snapshot(path: Path, expect: dict[str, Any], key: bytes) -> Any | None:
     is damaged, foreign or stale."""
     if not os.path.lexists(path):
         return None
+    seal = _read_small(_seal_path(path), 256)
+    fresh: list[os.stat_result] = []
+
+    def verified(st: os.stat_result) -> bool:
+        if seal is not None and seal.strip() == _seal_of(st, key).encode():
+            return True
+        fresh.append(st)  # its MAC is checked in full; seal it if it verifies
+        return False
+
     try:
-        return persist.read_snapshot(path, expect, key)
+        index = persist.read_snapshot(path, expect, key, verified)
     except persist.Unreadable as exc:
         log.warning("cache %s %s; rebuilding it", path, exc)
         return None
+    if fresh:
+        try:
+            _seal(path, fresh[0], key)
+        except OSError:
+            pass  # a read-only cache folder: the next read hashes the file again
+    return index
+
+
+# A seal vouches for a snapshot file as it is on disk: its inode, size, mtime and ctime
+# when its MAC last verified. Any write changes the ctime, which no user-level call can
+# set back, so an unchanged stamp spares hashing every byte on each warm query; a copy, an
+# edit or a planted file has another stamp and is verified in full.
+def _seal_path(path: Path) -> Path:
+    return path.with_suffix(".seal")
+
+
+def _seal_of(st: os.stat_result, key: bytes) -> str:
+    stamp = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    return hmac.new(key, b"contextpack seal\0" + stamp.encode(), hashlib.sha256).hexdigest()
+
+
+def _seal(path: Path, st: os.stat_result, key: bytes) -> None:
+    atomic_write(_seal_path(path), _seal_of(st, key).encode() + b"\n")
 
 
 def read_header(path: Path) -> dict[str, Any] | None:
@@ -331,8 +365,6 @@ class Store:
         return out
 
     def _open_row(self, table: str, key: Any, data: Any, decode: Any) -> Any:
-        import hmac
-
         if not isinstance(key, str) or not isinstance(data, bytes) or \
                 len(data) < ROW_MAC_BYTES:
             return None
