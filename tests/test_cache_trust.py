@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import contextpack
 from contextpack.api import Packer, Settings
 from contextpack.cli import main
-from contextpack.index.seal import ROW_MAC_BYTES, cache_key, row_mac
+from contextpack.index.seal import ROW_MAC_BYTES, cache_key, owner_mark, row_mac
 from contextpack.sources import SourceOptions
 
 PACKAGE = Path(contextpack.__file__).resolve().parent
@@ -268,3 +268,53 @@ def test_a_seal_vouches_only_for_the_file_it_was_made_for(repo: Path,
     with caplog.at_level(logging.WARNING, logger="contextpack"):
         assert cached_pack(repo) == expected
     assert "not written by this installation" in caplog.text
+
+
+@pytest.mark.parametrize("where", ["root", "parent"])
+def test_a_cache_dir_at_or_above_the_root_writes_no_gitignore_there(repo: Path, where: str) -> None:
+    expected = fresh_pack(repo)
+    folder = repo if where == "root" else repo.parent
+    assert not (folder / ".gitignore").exists()
+    assert cached_pack(repo, cache_dir=str(folder)) == expected
+    assert cached_pack(repo, cache_dir=str(folder)) == expected  # warm, and no cache file packed
+    assert not (folder / ".gitignore").exists()
+    if where == "root":
+        assert list((repo / ".contextpack").rglob("snapshot-*.bin"))
+
+
+@pytest.mark.parametrize("wrong", ["lock", "store.sqlite", "roots"])
+def test_cache_parts_of_the_wrong_kind_cost_only_the_cache(repo: Path, wrong: str,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    expected = fresh_pack(repo)
+    cache = repo / ".contextpack"
+    cache.mkdir()
+    if wrong == "roots":
+        (cache / "roots").write_text("not a folder\n")
+    else:
+        (cache / wrong).mkdir()
+    (cache / "owner").write_text(owner_mark(cache_key()) + "\n")  # ours, but broken
+    with caplog.at_level(logging.WARNING, logger="contextpack"):
+        assert cached_pack(repo) == expected
+        assert cached_pack(repo) == expected
+    assert "continuing without" in caplog.text
+
+
+def test_a_full_disk_still_gives_the_pack(repo: Path, tmp_path: Path) -> None:
+    """Writes that fail (here: a file-size limit, as a full disk fails them) cost the cache."""
+    import subprocess
+    import sys
+
+    expected = fresh_pack(repo)
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))\n"
+        "from contextpack.cli import main\n"
+        f"sys.argv = ['contextpack', 'build', {str(repo)!r}, '-b', '3000', '--query', {QUERY!r},"
+        f" '--format', 'json', '-q', '--cache-dir', {str(tmp_path / 'cache')!r}]\n"
+        "main()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.rstrip("\n") == expected.rstrip("\n")
+    assert "continuing without" in out.stderr and "Traceback" not in out.stderr

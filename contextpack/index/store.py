@@ -60,6 +60,10 @@ def cache_dir_for(root: str, cache_dir: str | os.PathLike[str] | None = None,
     cache folder (a root we cannot write, or a ``.contextpack`` we did not make)."""
     shared = cache_dir or os.environ.get(CACHE_ENV)
     if shared:
+        real, real_root = os.path.realpath(shared), os.path.realpath(root)
+        if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
+            # inside the tree it caches: in a folder the walk never enters
+            return Path(shared) / ".contextpack"
         return Path(shared)
     local = Path(root) / ".contextpack"
     problem = _local_problem(local, key)
