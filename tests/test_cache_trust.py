@@ -283,8 +283,8 @@ def test_a_cache_dir_at_or_above_the_root_writes_no_gitignore_there(repo: Path, 
 
 
 @pytest.mark.parametrize("wrong", ["lock", "store.sqlite", "roots"])
-def test_cache_parts_of_the_wrong_kind_cost_only_the_cache(repo: Path, wrong: str,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_cache_parts_of_the_wrong_kind_cost_only_the_cache(
+        repo: Path, wrong: str, caplog: pytest.LogCaptureFixture) -> None:
     expected = fresh_pack(repo)
     cache = repo / ".contextpack"
     cache.mkdir()
