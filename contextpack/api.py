@@ -63,6 +63,7 @@ class Settings:
     redact: bool = True  # secrets become [REDACTED:kind] markers before anything is packed
     model: str | None = None  # a name from models.py: context window, encoding, price
     usage_log: str | None = None  # a JSONL file to append one line per pack to
+    engine: Any = None  # an index.engine.DaskEngine: the per-file map runs on its cluster
 
 
 class Packer:
@@ -142,7 +143,7 @@ class Packer:
             self.embedder,
             IndexSettings(self.settings.sources, self.settings.cache_dir,
                           self.settings.use_cache, self.settings.jobs,
-                          redact=self.settings.redact),
+                          redact=self.settings.redact, engine=self.settings.engine),
             self._progress,
         )
         if index.n_files == 0:

@@ -226,16 +226,27 @@ def _write(text: str, output: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="Print what was done as JSON on stdout: counts, cache state and the "
                    "seconds each stage took (scan, read, parse, count, embed, assemble, write).")
+@click.option("--engine", type=click.Choice(("local", "dask")), default="local",
+              show_default=True,
+              help="Where the per-file work runs: this machine's cores, or a Dask cluster "
+                   "(pip install 'contextpack[dask]'; see docs/scaling.md).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="The Dask scheduler for --engine dask (tcp://host:8786).")
 @source_options
-def index(path: str, as_json: bool, quiet: bool, **opts: Any) -> None:
+def index(path: str, as_json: bool, engine: str, scheduler: str | None, quiet: bool,
+          **opts: Any) -> None:
     """Build or refresh PATH's index ahead of time."""
 
     def work() -> None:
+        import dataclasses
+
         from .api import Packer
+        from .index.engine import get_engine
 
         progress = StderrProgress(quiet)
         t0 = time.perf_counter()
-        packer = Packer(path, _settings(**opts), progress)
+        settings = dataclasses.replace(_settings(**opts), engine=get_engine(engine, scheduler))
+        packer = Packer(path, settings, progress)
         progress.finish()
         ix = packer.index
         if as_json:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +20,9 @@ from ..embed import Embedder
 from ..errors import CacheError
 from ..sources import FileStat, Scan, SourceOptions, read_source, scan
 from ..tokens import Tokenizer
-from ..types import Chunk, Skipped, SourceFile
+from ..types import Skipped, SourceFile
 from .core import Index, Progress, _no_progress
+from .engine import DaskEngine, count_texts, counts_from, embed_text
 from .persist import FORMAT
 from .seal import cache_key
 from .store import (
@@ -48,6 +50,7 @@ class IndexSettings:
     # False: use the content store but keep no per-root snapshot (many one-off roots)
     snapshot: bool = True
     redact: bool = True  # replace secrets with [REDACTED:kind] markers (see redact.py)
+    engine: DaskEngine | None = None  # runs the per-file map on a cluster (engine.py)
 
 
 def _variant(tokenizer: Tokenizer, embedder: Embedder | None, redact: bool = True,
@@ -322,6 +325,16 @@ def _add_sources(
     timings: dict[str, float],
     keep: Sequence[bool] | None = None,
 ) -> Index:
+    if settings.engine is not None:
+        t = time.perf_counter()
+        sources, fstats, analyses, counts, vectors, timings["files_mapped"] = _rows_on_engine(
+            base, sources, fstats, tokenizer, embedder, store, settings, progress)
+        timings["map_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        base.append(analyses, fstats, counts, vectors)
+        base.finalize(keep)
+        timings["assemble_s"] = time.perf_counter() - t
+        return base
     t = time.perf_counter()
     analyses = _analyses(sources, store, settings, progress)
     timings["parse_s"] = time.perf_counter() - t
@@ -337,6 +350,58 @@ def _add_sources(
     base.finalize(keep)
     timings["assemble_s"] = time.perf_counter() - t
     return base
+
+
+def _rows_on_engine(
+    base: Index,
+    sources: Sequence[SourceFile],
+    fstats: Sequence[FileStat | None],
+    tokenizer: Tokenizer,
+    embedder: Embedder | None,
+    store: Store | None,
+    settings: IndexSettings,
+    progress: Progress,
+) -> tuple[list[SourceFile], list[FileStat | None], list[FileAnalysis],
+           list[tuple[int, np.ndarray, np.ndarray]], list[np.ndarray] | None, int]:
+    """Each source's rows: from the store when it has all of them, else mapped on the
+    engine's cluster (and stored); and how many were mapped. Files that fail there are
+    skipped with the reason."""
+    tag = analysis_tag(settings.redact)
+    pre = _prefixes(tokenizer.name, _model(embedder), tag)
+    tables = ("analysis", "counts", "vectors") if embedder else ("analysis", "counts")
+    have = {t: store.get_many(t, (pre[t] + _key(s) for s in sources)) if store else {}
+            for t in tables}
+    for s in sources:
+        a = have["analysis"].get(pre["analysis"] + _key(s))
+        if a is not None and not true_to_source(a, s):
+            log.warning("cache store: the analysis of %s shows text the file does not hold;"
+                        " recomputing it", s.path)
+            del have["analysis"][pre["analysis"] + _key(s)]
+    todo = [s for s in sources if any(pre[t] + _key(s) not in have[t] for t in tables)]
+    assert settings.engine is not None
+    progress("mapping", 0, len(todo))
+    mapped = dict(zip((_key(s) for s in todo), settings.engine.map_files(
+        todo, tokenizer, embedder, settings.redact, progress), strict=True))
+    fresh = {k: r for k, r in mapped.items() if not r.error}
+    if store and fresh:
+        store.put_many("analysis", ((pre["analysis"] + k, r.analysis) for k, r in fresh.items()))
+        store.put_many("counts", ((pre["counts"] + k, r.counts) for k, r in fresh.items()))
+        if embedder:
+            store.put_many("vectors", ((pre["vectors"] + k, r.vectors) for k, r in fresh.items()))
+    out: tuple[list[Any], ...] = ([], [], [], [], [])
+    for s, fs in zip(sources, fstats, strict=True):
+        r = mapped.get(_key(s))
+        if r is not None and r.error:
+            base.skipped[s.path] = ((fs.stamp if fs else (0, 0, 0, 0)), r.error)
+            continue
+        k = _key(s)
+        row = (s, fs, r.analysis if r else have["analysis"][pre["analysis"] + k],
+               r.counts if r else have["counts"][pre["counts"] + k],
+               (r.vectors if r else have["vectors"][pre["vectors"] + k]) if embedder else None)
+        for column, value in zip(out, row, strict=True):
+            column.append(value)
+    vectors = [np.asarray(v, np.float32) for v in out[4]] if embedder else None
+    return out[0], out[1], out[2], out[3], vectors, len(todo)
 
 
 def _key(a: FileAnalysis | SourceFile) -> str:
@@ -412,28 +477,15 @@ def _counts(sources: Sequence[SourceFile], analyses: Sequence[FileAnalysis], tok
     prefix = _prefixes(tokenizer.name, "", tag)["counts"]
     cached = store.get_many("counts", (prefix + _key(a) for a in analyses)) if store else {}
     todo = [i for i, a in enumerate(analyses) if prefix + _key(a) not in cached]
-    texts: list[str] = []
-    for i in todo:
-        a = analyses[i]
-        texts.append(sources[i].text)
-        texts.extend(c.text for c in a.chunks)
-        texts.extend(c.skeleton for c in a.chunks if c.skeleton != c.text)
+    per_file = [count_texts(sources[i], analyses[i]) for i in todo]
+    texts = [t for group in per_file for t in group]
     progress("counting tokens", 0, len(texts))
     n = _count_in_batches(tokenizer, texts, progress)
     fresh: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
     pos = 0
-    for i in todo:
-        a = analyses[i]
-        ftok = n[pos]
-        pos += 1
-        full = np.asarray(n[pos : pos + len(a.chunks)], np.int32)
-        pos += len(a.chunks)
-        skel = full.copy()
-        for j, c in enumerate(a.chunks):
-            if c.skeleton != c.text:
-                skel[j] = n[pos]
-                pos += 1
-        fresh[_key(a)] = (ftok, full, skel)
+    for i, group in zip(todo, per_file, strict=True):
+        fresh[_key(analyses[i])] = counts_from(analyses[i], n[pos : pos + len(group)])
+        pos += len(group)
     if store and fresh:
         store.put_many("counts", ((prefix + k, v) for k, v in fresh.items()))
     return [cached.get(prefix + _key(a)) or fresh[_key(a)] for a in analyses]
@@ -446,12 +498,6 @@ def _count_in_batches(tokenizer: Tokenizer, texts: list[str], progress: Progress
         out.extend(tokenizer.count_many(texts[i : i + step]))
         progress("counting tokens", min(i + step, len(texts)), len(texts))
     return out
-
-
-def embed_text(c: Chunk) -> str:
-    """What the embedder reads for a chunk: where it is, what it is, then its text."""
-    head = f"{c.path} {c.symbol}".strip()
-    return f"{head}\n{c.text}"
 
 
 def _vectors(analyses: Sequence[FileAnalysis], embedder: Embedder, store: Store | None,

@@ -1,0 +1,184 @@
+"""Past one machine: the per-file work of an index build as tasks on a Dask cluster.
+
+The map (redact, chunk, count, embed one file) is a pure function of the file's bytes and
+of the tokenizer and embedder, so it can run anywhere; the reduce (vocabulary, BM25
+statistics, reference graph, name tables, the snapshot) runs where the command runs, in
+``Index.append`` and ``Index.finalize``, exactly as after a single-machine build. Files
+already in the store (by content) are never sent; sources travel to the workers as bytes
+(no shared filesystem needed), in batches; the rows that come back are written to the
+store under the same content keys a local build writes, so later builds, local or not,
+reuse them and every pack is byte-identical.
+
+A task lost with its worker is run again elsewhere (Dask reschedules it; ``retries``
+covers errors raised on a worker). A file that fails on a worker is skipped with the
+reason, as on one machine. Install with ``pip install 'contextpack[dask]'``; see
+docs/scaling.md for a multi-node cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..analyze import FileAnalysis, analyze
+from ..embed import Embedder
+from ..errors import ConfigError
+from ..tokens import Tokenizer
+from ..types import Chunk, SourceFile
+
+Counts = tuple[int, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class FileRows:
+    """Everything the index keeps about one file version, or why it failed."""
+
+    analysis: FileAnalysis | None
+    counts: Counts | None
+    vectors: np.ndarray | None
+    error: str = ""
+
+
+def count_texts(src: SourceFile, a: FileAnalysis) -> list[str]:
+    """The texts whose token counts the index keeps for a file: the whole file, each
+    chunk, and each skeleton that differs from its chunk (in that order)."""
+    return [src.text, *(c.text for c in a.chunks),
+            *(c.skeleton for c in a.chunks if c.skeleton != c.text)]
+
+
+def counts_from(a: FileAnalysis, n: Sequence[int]) -> Counts:
+    """A file's (tokens, chunk counts, skeleton counts) from counts of ``count_texts``."""
+    full = np.asarray(n[1 : 1 + len(a.chunks)], np.int32)
+    skel = full.copy()
+    pos = 1 + len(a.chunks)
+    for j, c in enumerate(a.chunks):
+        if c.skeleton != c.text:
+            skel[j] = n[pos]
+            pos += 1
+    return int(n[0]), full, skel
+
+
+def embed_text(c: Chunk) -> str:
+    """What the embedder reads for a chunk: where it is, what it is, then its text."""
+    head = f"{c.path} {c.symbol}".strip()
+    return f"{head}\n{c.text}"
+
+
+def map_file(src: SourceFile, tokenizer: Tokenizer, embedder: Embedder | None,
+             redact: bool) -> FileRows:
+    """One file's rows, as a single-machine build computes them."""
+    try:
+        a = analyze(src, redact=redact)
+        counts = counts_from(a, tokenizer.count_many(count_texts(src, a)))
+        vectors = None
+        if embedder is not None:
+            texts = [embed_text(c) for c in a.chunks]
+            vectors = np.asarray(embedder.embed_documents(texts), np.float32) if texts else \
+                np.zeros((0, embedder.dimension), np.float32)
+            vectors = vectors.astype(np.float16)
+        return FileRows(a, counts, vectors)
+    except Exception as exc:  # a bug on one file must not cost the others
+        return FileRows(None, None, None, f"failed on a worker: {type(exc).__name__}: {exc}")
+
+
+def map_batch(batch: list[SourceFile], tokenizer: Tokenizer, embedder: Embedder | None,
+              redact: bool) -> list[FileRows]:
+    return [map_file(src, tokenizer, embedder, redact) for src in batch]
+
+
+class DaskEngine:
+    """Runs the per-file map on a Dask cluster: ``DaskEngine("tcp://host:8786")``, or
+    any ``distributed.Client`` (a ``LocalCluster``'s, in tests)."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: Any, batch_bytes: int = 4 << 20, retries: int = 2,
+                 timeout: float = 30.0) -> None:
+        self.scheduler = scheduler
+        self.batch_bytes = batch_bytes
+        self.retries = retries
+        self.timeout = timeout
+
+    def _client(self) -> Any:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise ConfigError("--engine dask needs Dask: pip install 'contextpack[dask]'",
+                              "dask") from exc
+        if isinstance(self.scheduler, Client):
+            return self.scheduler
+        try:
+            return Client(self.scheduler, timeout=self.timeout, set_as_default=False)
+        except OSError as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler {self.scheduler!r}: {exc}",
+                              str(self.scheduler)) from exc
+
+    def map_files(self, sources: Sequence[SourceFile], tokenizer: Tokenizer,
+                  embedder: Embedder | None, redact: bool,
+                  progress: Callable[[str, int, int], None]) -> list[FileRows]:
+        """The rows of every source, in order."""
+        if not sources:
+            return []
+        from distributed import as_completed
+
+        client = self._client()
+        try:
+            # one copy of the tokenizer and embedder per worker, not one per task
+            tok = client.scatter(tokenizer, broadcast=True, hash=False)
+            emb = client.scatter(embedder, broadcast=True, hash=False) if embedder else None
+            batches = _batches(sources, self.batch_bytes)
+            futures = client.map(map_batch, batches, tokenizer=tok, embedder=emb,
+                                 redact=redact, retries=self.retries, pure=False)
+            position = {f.key: i for i, f in enumerate(futures)}
+            results: list[list[FileRows] | None] = [None] * len(batches)
+            done = 0
+            for future in as_completed(futures, loop=client.loop):
+                i = position[future.key]
+                results[i] = future.result()
+                done += len(batches[i])
+                progress(f"mapping on {self._workers(client)} workers", done, len(sources))
+            return [rows for batch in results for rows in (batch or [])]
+        finally:
+            if client is not self.scheduler:
+                client.close()
+
+    @staticmethod
+    def _workers(client: Any) -> int:
+        try:
+            return len(client.scheduler_info().get("workers", {}))
+        except Exception:  # pragma: no cover - a scheduler going away mid-build
+            return 0
+
+
+def _batches(sources: Sequence[SourceFile], limit: int) -> list[list[SourceFile]]:
+    """Consecutive sources in batches of about ``limit`` bytes of text (at least one
+    file each): few enough tasks to keep the scheduler light, enough to spread."""
+    out: list[list[SourceFile]] = []
+    cur: list[SourceFile] = []
+    size = 0
+    for src in sources:
+        cur.append(src)
+        size += len(src.text)
+        if size >= limit:
+            out.append(cur)
+            cur, size = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
+def get_engine(name: str, scheduler: str | None) -> DaskEngine | None:
+    """The engine for ``--engine NAME`` (None: this machine's processes)."""
+    if name == "local":
+        if scheduler:
+            raise ConfigError("--scheduler needs --engine dask", scheduler)
+        return None
+    if name == "dask":
+        if not scheduler:
+            raise ConfigError("--engine dask needs --scheduler ADDRESS (tcp://host:8786)",
+                              name)
+        return DaskEngine(scheduler)
+    raise ConfigError(f"unknown engine {name!r}; choose local or dask", name)
