@@ -17,6 +17,7 @@ docs/scaling.md for a multi-node cluster.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,8 +131,13 @@ class DaskEngine:
             tok = client.scatter(tokenizer, broadcast=True, hash=False)
             emb = client.scatter(embedder, broadcast=True, hash=False) if embedder else None
             batches = _batches(sources, self.batch_bytes)
-            futures = client.map(map_batch, batches, tokenizer=tok, embedder=emb,
-                                 redact=redact, retries=self.retries, pure=False)
+            with warnings.catch_warnings():
+                # The sources travel inside the task graph on purpose: the scheduler then
+                # holds them, and can run a batch again when its worker dies (scattered
+                # data would die with the worker). Dask warns about large graphs.
+                warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+                futures = client.map(map_batch, batches, tokenizer=tok, embedder=emb,
+                                     redact=redact, retries=self.retries, pure=False)
             position = {f.key: i for i, f in enumerate(futures)}
             results: list[list[FileRows] | None] = [None] * len(batches)
             done = 0
