@@ -68,26 +68,44 @@ def embed_text(c: Chunk) -> str:
     return f"{head}\n{c.text}"
 
 
-def map_file(src: SourceFile, tokenizer: Tokenizer, embedder: Embedder | None,
-             redact: bool) -> FileRows:
-    """One file's rows, as a single-machine build computes them."""
-    try:
-        a = analyze(src, redact=redact)
-        counts = counts_from(a, tokenizer.count_many(count_texts(src, a)))
-        vectors = None
-        if embedder is not None:
-            texts = [embed_text(c) for c in a.chunks]
-            vectors = np.asarray(embedder.embed_documents(texts), np.float32) if texts else \
-                np.zeros((0, embedder.dimension), np.float32)
-            vectors = vectors.astype(np.float16)
-        return FileRows(a, counts, vectors)
-    except Exception as exc:  # a bug on one file must not cost the others
-        return FileRows(None, None, None, f"failed on a worker: {type(exc).__name__}: {exc}")
-
-
 def map_batch(batch: list[SourceFile], tokenizer: Tokenizer, embedder: Embedder | None,
               redact: bool) -> list[FileRows]:
-    return [map_file(src, tokenizer, embedder, redact) for src in batch]
+    """The rows of a batch of files, as a single-machine build computes them: each file
+    analyzed on its own, then the batch's texts counted in one call and embedded in one
+    call (per-call overhead is most of the cost for small files). A file that fails is
+    reported, never the batch."""
+    analyses: list[FileAnalysis | str] = []
+    for src in batch:
+        try:
+            analyses.append(analyze(src, redact=redact))
+        except Exception as exc:  # a bug on one file must not cost the others
+            analyses.append(f"failed on a worker: {type(exc).__name__}: {exc}")
+    good = [(src, a) for src, a in zip(batch, analyses, strict=True)
+            if isinstance(a, FileAnalysis)]
+    groups = [count_texts(src, a) for src, a in good]
+    n = tokenizer.count_many([t for g in groups for t in g])
+    counts, pos = [], 0
+    for (_, a), g in zip(good, groups, strict=True):
+        counts.append(counts_from(a, n[pos : pos + len(g)]))
+        pos += len(g)
+    vectors: list[np.ndarray | None] = [None] * len(good)
+    if embedder is not None:
+        texts = [embed_text(c) for _, a in good for c in a.chunks]
+        allv = np.asarray(embedder.embed_documents(texts), np.float32) if texts else \
+            np.zeros((0, embedder.dimension), np.float32)
+        pos = 0
+        for i, (_, a) in enumerate(good):
+            vectors[i] = allv[pos : pos + len(a.chunks)].astype(np.float16)
+            pos += len(a.chunks)
+    done = iter(zip(counts, vectors, strict=True))
+    out = []
+    for got in analyses:
+        if isinstance(got, str):
+            out.append(FileRows(None, None, None, got))
+        else:
+            c, v = next(done)
+            out.append(FileRows(got, c, v))
+    return out
 
 
 class DaskEngine:
