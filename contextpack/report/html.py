@@ -77,13 +77,28 @@ def _page(report: m.Report, sections: list[str]) -> str:
 
 
 def _category_css(categories: Iterable[tuple[str, str, str]]) -> str:
-    return "".join(f".c-{k}{{fill:{c}}} .k-{k}{{background:{c}}}\n"
-                   for k, _, c in categories)
+    """Colours per category; skipped files are hatched (they hold no counted tokens)."""
+    out = []
+    for k, _, c in categories:
+        if k in _SKIPS:
+            out.append(f"#tm-rects .c-{k}{{fill:url(#p-{k})}} .k-{k}{{background:"
+                       f"repeating-linear-gradient(135deg,{c} 0 2px,#f1f3f5 2px 5px)}}\n")
+        else:
+            out.append(f"#tm-rects .c-{k}{{fill:{c}}} .k-{k}{{background:{c}}}\n")
+    return "".join(out)
+
+
+def _patterns() -> str:
+    return "".join(
+        f"<pattern id=\"p-{k}\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\" "
+        f"patternTransform=\"rotate(45)\"><path d=\"M0 0h4v4h-4z\" fill=\"#f1f3f5\"/>"
+        f"<path d=\"M0 0h1.6v4h-1.6z\" fill=\"{c}\"/></pattern>"
+        for k, _, c in m.SKIP_CATEGORIES)
 
 
 # ------------------------------------------------------------------ sections
 def _pack_sections(report: m.Report, pack: Pack) -> list[str]:
-    return [_summary(report, pack), _budget_bar(pack), _treemap_section(report),
+    return [_summary(report, pack), _budget_bar(report, pack), _treemap_section(report),
             _items_table(report), _left_out_table(report), _skipped_table(report)]
 
 
@@ -96,8 +111,8 @@ def _fmt(n: int) -> str:
     return f"{n:,}"
 
 
-def _usd(v: float | None) -> str:
-    if v is None:
+def _usd(v: object) -> str:
+    if not isinstance(v, (int, float)):
         return "n/a"
     return f"${v:,.2f}" if v >= 1 else f"${v:.4f}"
 
@@ -146,21 +161,23 @@ def _cost(pack: Pack, source: int) -> str:
             f"<th class=\"n\">saved</th></tr></thead><tbody>{rows}</tbody></table>\n")
 
 
-def _budget_bar(pack: Pack) -> str:
+def _budget_bar(report: m.Report, pack: Pack) -> str:
+    spent = report.spent
+    assert spent is not None
     by_view: Counter[str] = Counter()
-    for i in pack.items:
-        by_view[i.view] += i.tokens
-    framing = max(0, pack.tokens - sum(by_view.values()))
+    for i, n in zip(pack.items, spent.items, strict=True):
+        by_view[i.view] += n
     free = max(0, pack.budget - pack.tokens)
     parts = [("full", "full bodies", by_view["full"]),
              ("skeleton", "skeletons", by_view["skeleton"]),
              ("mention", "mentions", by_view["mention"]),
-             ("framing", "header, file names, fences", framing),
+             ("files", "file headings", sum(spent.files.values())),
+             ("header", "the pack's header", spent.header),
              ("free", "unused", free)]
     total = pack.budget + pack.reserve_output_tokens
     if pack.reserve_output_tokens:
         parts.append(("reserve", "reserved for the answer", pack.reserve_output_tokens))
-    counts = Counter(i.view for i in pack.items)
+    counts: Counter[str] = Counter(str(i.view) for i in pack.items)
     segs, keys = [], []
     for key, label, n in parts:
         share = n / total if total else 0.0
@@ -170,9 +187,12 @@ def _budget_bar(pack: Pack) -> str:
         extra = f", {counts[key]} items" if key in counts else ""
         keys.append(f"<li><i class=\"sw k-{key}\"></i>{esc(label)} <b>{_fmt(n)}</b>"
                     f" <small>({share:.1%}{extra})</small></li>")
+    how = ("Each item counted as rendered: its label line and code fence included."
+           if spent.exact else "Approximate: the items' estimated costs, scaled to the total.")
     return ("<section id=\"budget\">\n<h2>Where the budget went</h2>\n"
             f"<div class=\"bar\" role=\"img\" aria-label=\"budget by view\">{''.join(segs)}"
-            f"</div>\n<ul class=\"keys\">{''.join(keys)}</ul>\n</section>\n")
+            f"</div>\n<ul class=\"keys\">{''.join(keys)}</ul>\n<p class=\"hint\">{how}</p>\n"
+            "</section>\n")
 
 
 def _treemap_section(report: m.Report) -> str:
@@ -227,7 +247,8 @@ def _folder_rows(folders: Sequence[Node], files: Sequence[m.FileRow]) -> list[li
 def _svg(rects: Sequence[Rect], report: m.Report) -> str:
     out = [f"<svg id=\"tm\" viewBox=\"0 0 {num(WIDTH)} {num(HEIGHT)}\" "
            "preserveAspectRatio=\"xMidYMid meet\" role=\"img\" "
-           "aria-label=\"treemap of tokens by folder and file\"><g id=\"tm-rects\">"]
+           "aria-label=\"treemap of tokens by folder and file\">"
+           f"<defs>{_patterns()}</defs><g id=\"tm-rects\">"]
     for r in rects:
         geo = f"x=\"{num(r.x)}\" y=\"{num(r.y)}\" width=\"{num(r.w)}\" height=\"{num(r.h)}\""
         if r.kind == "f":
@@ -244,19 +265,32 @@ def _svg(rects: Sequence[Rect], report: m.Report) -> str:
 
 def _items_table(report: m.Report) -> str:
     rows = []
-    for k, i in enumerate(report.items[:TABLE_ROWS]):
+    path = None
+    shown = list(zip(report.items, report.item_tokens, strict=True))[:TABLE_ROWS]
+    per_file = Counter(i.path for i, _ in shown)
+    tokens_of: Counter[str] = Counter()
+    for i, n in shown:
+        tokens_of[i.path] += n
+    for i, n in shown:
         c = i.chunk
+        if c.path != path:
+            path = c.path
+            rows.append(f"<tr class=\"file\"><td colspan=\"6\"><span class=\"loc\">"
+                        f"{esc(path)}</span> <small>{per_file[path]} items, "
+                        f"{_fmt(tokens_of[path])} tokens</small></td></tr>")
+        span = f"L{c.start_line}" + (f"-{c.end_line}" if c.end_line != c.start_line else "")
         rows.append(
-            f"<tr data-item=\"{k}\"><td class=\"loc\">{esc(c.path)}:{c.start_line}-{c.end_line}"
-            f"</td><td>{esc(c.label)}</td><td><i class=\"sw k-{i.view}\"></i>{i.view}</td>"
-            f"<td class=\"n\">{_fmt(i.tokens)}</td><td class=\"n\">{i.score:.3f}</td>"
+            f"<tr><td class=\"loc nw\">{span}</td><td class=\"sym\">{esc(c.label)}</td>"
+            f"<td class=\"nw\"><i class=\"sw k-{i.view}\"></i>{i.view}</td>"
+            f"<td class=\"n\">{_fmt(n)}</td><td class=\"n\">{i.score:.3f}</td>"
             f"<td class=\"why\">{esc(i.reason)}</td></tr>")
     more = len(report.items) - TABLE_ROWS + report.more_items
     tail = (f"<p class=\"hint\">{_fmt(more)} more items are not listed.</p>" if more > 0 else "")
     return ("<section id=\"items\">\n<h2>The items packed</h2>\n<p class=\"hint\">By file "
-            "then line, as in the pack. The reason: each signal's weight x scaled score, then "
-            "the score (as <code>--explain</code> prints it).</p>\n<table class=\"rows\">"
-            "<thead><tr><th>where</th><th>symbol</th><th>view</th><th class=\"n\">tokens</th>"
+            "then line, as in the pack. Tokens: the item as rendered (label and fences "
+            "included). Why: each signal's weight x scaled score, then the score, as "
+            "<code>--explain</code> prints it.</p>\n<table class=\"rows items\">"
+            "<thead><tr><th>lines</th><th>symbol</th><th>view</th><th class=\"n\">tokens</th>"
             "<th class=\"n\">score</th><th>why</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>\n" + tail + "</section>\n")
 
@@ -332,7 +366,8 @@ def _largest(report: m.Report) -> str:
     total = report.source_tokens or 1
     files = sorted((f for f in report.files if not f.skipped),
                    key=lambda f: (-f.tokens, f.path))[:TOP_ROWS]
-    frows = "".join(f"<tr><td class=\"loc\"><i class=\"sw k-{f.category}\"></i>{esc(f.path)}"
+    frows = "".join(f"<tr><td class=\"swc\"><i class=\"sw k-{f.category}\" title=\""
+                    f"{esc(f.category)}\"></i></td><td class=\"loc\">{esc(f.path)}"
                     f"</td><td class=\"n\">{_fmt(f.tokens)}</td><td class=\"n\">"
                     f"{f.tokens / total:.1%}</td></tr>" for f in files)
     folders = sorted(m.folder_sizes(report, 3), key=lambda t: (-t[1], t[0]))[:TOP_ROWS]
@@ -340,9 +375,10 @@ def _largest(report: m.Report) -> str:
                     f"<td class=\"n\">{_fmt(n)}</td><td class=\"n\">{t / total:.1%}</td></tr>"
                     for p, t, n in folders)
     return ("<section id=\"largest\" class=\"two\">\n<div><h2>Largest files</h2><table "
-            "class=\"rows\"><thead><tr><th>file</th><th class=\"n\">tokens</th><th class=\"n\">"
-            "share</th></tr></thead><tbody>" + frows + "</tbody></table></div>\n<div><h2>"
-            "Largest folders</h2><table class=\"rows\"><thead><tr><th>folder (3 levels)</th>"
+            "class=\"rows\"><thead><tr><th></th><th>file</th><th class=\"n\">tokens</th>"
+            "<th class=\"n\">share</th></tr></thead><tbody>" + frows
+            + "</tbody></table></div>\n<div><h2>Largest folders</h2><table class=\"rows\">"
+            "<thead><tr><th>folder (3 levels)</th>"
             "<th class=\"n\">tokens</th><th class=\"n\">files</th><th class=\"n\">share</th>"
             "</tr></thead><tbody>" + drows + "</tbody></table></div>\n</section>\n")
 

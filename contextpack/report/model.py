@@ -93,6 +93,8 @@ class Report:
     left_out: list[Dropped] = field(default_factory=list)
     more_items: int = 0
     pack: Pack | None = None
+    spent: Spent | None = None
+    item_tokens: list[int] = field(default_factory=list)  # exact, aligned with items
 
     @property
     def source_tokens(self) -> int:
@@ -142,10 +144,11 @@ def pack_report(pack: Pack, root: str = "") -> Report:
         items = sorted(best, key=lambda i: (i.path, i.start_line, i.end_line))
     dropped = list(pack.dropped)
     by_file: dict[str, list[int]] = defaultdict(list)
-    packed: Counter[str] = Counter()
+    cost = spent(pack)
+    packed: Counter[str] = Counter(cost.files)
     views: dict[str, set[str]] = defaultdict(set)
-    for i in pack.items:
-        packed[i.path] += i.tokens
+    for i, n in zip(pack.items, cost.items, strict=True):
+        packed[i.path] += n
         views[i.path].add(i.view)
     for k, i in enumerate(items):
         by_file[i.path].append(k)
@@ -161,8 +164,49 @@ def pack_report(pack: Pack, root: str = "") -> Report:
                             found[f.path]))
     rows += _skipped_rows(pack.skipped)
     rows.sort(key=lambda r: r.path)
+    exact = {id(i): n for i, n in zip(pack.items, cost.items, strict=True)}
     return Report("pack", root, pack.encoding, rows, PACK_CATEGORIES + SKIP_CATEGORIES,
-                  items, dropped, more, pack)
+                  items, dropped, more, pack, cost, [exact[id(i)] for i in items])
+
+
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """Where a pack's tokens went, counted exactly: each item's rendered block (label,
+    fences and all), each file's heading, and the pack's header (the rest)."""
+
+    items: tuple[int, ...]  # aligned with pack.items
+    files: dict[str, int]
+    header: int
+    exact: bool
+
+
+def spent(pack: Pack) -> Spent:
+    """Count the pack's blocks again with its tokenizer; where that tokenizer cannot be
+    had again (a tokenizer.json), scale the items' estimated costs to the total instead."""
+    from ..errors import ContextpackError
+    from ..render import block_text, file_header_text
+    from ..tokens import get_tokenizer
+
+    fmt = "xml" if pack.format == "xml" else "markdown"
+    try:
+        count = get_tokenizer(pack.encoding).count
+    except ContextpackError:
+        count = None
+    if count is None or pack.encoding.startswith("hf:"):
+        total = sum(i.tokens for i in pack.items) or 1
+        share = min(1.0, pack.tokens / total)
+        items = tuple(int(i.tokens * share) for i in pack.items)
+        return Spent(items, {}, max(0, pack.tokens - sum(items)), False)
+    sizes, files = [], Counter[str]()
+    previous: Item | None = None
+    for item in pack.items:  # in output order, as render.render_body walks them
+        same_file = previous is not None and previous.path == item.path
+        if not same_file:
+            files[item.path] += count(file_header_text(item.path, fmt))
+        sizes.append(count(block_text(item, previous if same_file else None, fmt)))
+        previous = item
+    header = max(0, pack.tokens - sum(sizes) - sum(files.values()))
+    return Spent(tuple(sizes), dict(files), header, True)
 
 
 def _pack_category(views: set[str], path: str, dropped: Sequence[Dropped],
@@ -196,8 +240,8 @@ def as_json_rows(report: Report) -> dict[str, Any]:
     files = [[f.path, f.tokens, f.category, f.language, f.chunks, f.packed, f.items,
               f.left_out, f.redactions, f.skipped, f.size] for f in report.files]
     items = [[i.path, i.start_line, i.end_line, i.chunk.kind, i.chunk.label, i.view,
-              i.tokens, round(i.score, 3), i.reason, _signals(i.metadata.get("signals"))]
-             for i in report.items]
+              n, round(i.score, 3), i.reason, _signals(i.metadata.get("signals"))]
+             for i, n in zip(report.items, report.item_tokens, strict=True)]
     left = [[d.chunk.path, d.chunk.start_line, d.chunk.end_line, d.chunk.label,
              round(d.score, 3), d.reason, _signals(d.signals)] for d in report.left_out]
     return {"root": report.root, "files": files, "items": items, "left": left,

@@ -16,7 +16,7 @@ def token_tree(index: Index, depth: int = 2, top: int = 10) -> str:
     total = index.total_tokens()
     folders: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
-    for path, tokens in zip(index.paths, index.file_tokens):
+    for path, tokens in zip(index.paths, index.file_tokens, strict=True):
         parts = path.split("/")[:-1]
         for k in range(0, min(depth, len(parts)) + 1):
             key = "/".join(parts[:k]) or "."
@@ -33,7 +33,8 @@ def token_tree(index: Index, depth: int = 2, top: int = 10) -> str:
                      f"  {counts[key]:>6,} files")
     if top:
         lines += ["", "largest files:"]
-        ranked = sorted(zip(index.file_tokens, index.paths), key=lambda t: (-t[0], t[1]))[:top]
+        ranked = sorted(zip(index.file_tokens, index.paths, strict=True),
+                        key=lambda t: (-t[0], t[1]))[:top]
         for tokens, path in ranked:
             lines.append(f"  {tokens:>10,}  {path}")
     lines += ["", "fits in common context windows:"]

@@ -113,11 +113,17 @@
     if (f[5]) { sub += "  \u00b7  " + fmt(f[5]) + " in the pack (" + f[6].length + " items)"; }
     box.appendChild(el("div", "tip-sub", sub));
     if (f[8]) { box.appendChild(el("div", "tip-sub", f[8] + " secret(s) redacted")); }
-    var cap = full ? 1e9 : 5;
-    f[6].slice(0, cap).forEach(function (k) { box.appendChild(itemEl(data.items[k], full)); });
-    if (f[6].length > cap) {
-      box.appendChild(el("div", "tip-sub", "+ " + (f[6].length - cap) + " more items; click"));
+    // The tooltip shows the file's best items; the panel below, all of them by line.
+    var rows = f[6].slice();
+    if (!full) {
+      rows.sort(function (a, b) { return data.items[b][7] - data.items[a][7] || a - b; });
+      rows = rows.slice(0, 4);
+      if (f[6].length > rows.length) {
+        box.appendChild(el("div", "tip-sub", "best " + rows.length + " of " + f[6].length +
+          " items (click for all):"));
+      }
     }
+    rows.forEach(function (k) { box.appendChild(itemEl(data.items[k], full)); });
     var lcap = full ? 1e9 : 2;
     f[7].slice(0, lcap).forEach(function (k) { box.appendChild(leftEl(data.left[k])); });
     return box;
