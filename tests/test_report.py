@@ -111,7 +111,7 @@ def test_report_shows_items_reasons_left_out_and_skips(packer: contextpack.Packe
     pack = packer.pack(QUERY, budget=400)
     page = pack.report_html()
     for item in pack.items:
-        assert escape(f"{item.path}:{item.start_line}-{item.end_line}") in page
+        assert escape(item.path) in page and f"L{item.start_line}" in page
     assert escape(pack.items[0].reason) in page
     assert pack.dropped and escape(pack.dropped[0].reason) in page
     assert "binary file" in page and "logo.png" in page  # a skipped file
@@ -120,6 +120,18 @@ def test_report_shows_items_reasons_left_out_and_skips(packer: contextpack.Packe
     views = {f[0]: f[2] for f in data["files"]}
     assert views["shop/cart.py"] == "full"
     assert views["logo.png"] == "binary"
+
+
+def test_budget_bar_counts_the_rendered_blocks_exactly(packer: contextpack.Packer) -> None:
+    from contextpack.report.model import spent
+
+    pack = packer.pack(QUERY, budget=400)
+    cost = spent(pack)
+    assert cost.exact and len(cost.items) == len(pack.items)
+    # what is left for the header is the header: "# Context: ..." and two lines (~60 tokens)
+    assert 30 < cost.header < 120
+    assert sum(cost.items) + sum(cost.files.values()) + cost.header == pack.tokens <= 400
+    assert set(cost.files) == {i.path for i in pack.items}
 
 
 def test_cli_build_report_and_stats_html(shop: Path, tmp_path: Path) -> None:

@@ -184,7 +184,8 @@ def _budget_bar(report: m.Report, pack: Pack) -> str:
         if n:
             segs.append(f"<span class=\"seg k-{key}\" style=\"width:{share * 100:.3f}%\" "
                         f"title=\"{esc(label)}: {_fmt(n)} tokens\"></span>")
-        extra = f", {counts[key]} items" if key in counts else ""
+        extra = (f", {counts[key]} item{'s' if counts[key] != 1 else ''}" if key in counts
+                 else "")
         keys.append(f"<li><i class=\"sw k-{key}\"></i>{esc(label)} <b>{_fmt(n)}</b>"
                     f" <small>({share:.1%}{extra})</small></li>")
     how = ("Each item counted as rendered: its label line and code fence included."
@@ -210,6 +211,7 @@ def _treemap_section(report: m.Report) -> str:
                if any(f.redactions for f in rows) else "")
     what = ("what went into the pack" if report.kind == "pack" else "what kind of file it is")
     folder_rows = _folder_rows(folders, rows)
+    every = " (every item, with its signals)" if report.kind == "pack" else ""
     return ("<section id=\"map\">\n<h2>Where the tokens are</h2>\n"
             f"<p class=\"hint\">Each rect is a file, its area its tokens, its colour {what}; "
             "folders nest. Hover for details, click to zoom into a folder (Esc or the path "
@@ -217,8 +219,8 @@ def _treemap_section(report: m.Report) -> str:
             f"files are drawn at their size in bytes / {m.BYTES_PER_TOKEN}.</p>\n"
             f"<nav id=\"crumbs\" aria-label=\"zoom\"></nav>\n{_svg(rects, report)}\n"
             f"<ul class=\"legend\">{legend}</ul>\n"
-            "<div id=\"details\" class=\"details\"><p class=\"hint\">Click a file in the map "
-            "to see its items here.</p></div>\n"
+            f"<div id=\"details\" class=\"details\"><p class=\"hint\">Click a file in the map "
+            f"to keep its details here{every}.</p></div>\n"
             f"<script type=\"application/json\" id=\"cp-folders\">{script_json(folder_rows)}"
             "</script>\n</section>\n")
 

@@ -19,7 +19,7 @@
   data.cats.forEach(function (c) {
     cats[c[0]] = c;
     var n = parseInt(c[2].slice(1), 16);
-    dark[c[0]] = 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255) < 150;
+    dark[c[0]] = !c[3] && 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255) < 150;
   });
   var folderByPath = {};
   folders.forEach(function (f, i) { folderByPath[f[0]] = i; });
