@@ -219,10 +219,15 @@ def test_report_in_a_real_browser(packer: contextpack.Packer, tmp_path: Path) ->
                        key=lambda i: i.score)
             assert best.reason in text
             # click zooms into a folder; the breadcrumb says where; Escape zooms out
-            page.locator('#tm rect[data-i]').first.click()
-            assert "backends" in page.locator("#crumbs").inner_text() or \
-                "shop" in page.locator("#crumbs").inner_text()
+            crumbs = page.locator("#crumbs")
+            top = crumbs.inner_text()
+            page.locator(f'#tm rect[data-i="{cart_row(page_file)}"]').click()
+            assert crumbs.inner_text().startswith("shop/shop ·") or \
+                crumbs.inner_text().replace(" ", "").startswith("shop/shop·")
+            view = page.locator("#tm").get_attribute("viewBox")
+            assert view != f"0 0 {WIDTH:.2f} {HEIGHT:.2f}"
             page.keyboard.press("Escape")
+            assert crumbs.inner_text() == top
             # the hostile names and query ran nothing
             assert page.evaluate("typeof window.pwned") == "undefined"
         finally:

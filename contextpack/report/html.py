@@ -111,6 +111,10 @@ def _fmt(n: int) -> str:
     return f"{n:,}"
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _usd(v: object) -> str:
     if not isinstance(v, (int, float)):
         return "n/a"
@@ -278,7 +282,7 @@ def _items_table(report: m.Report) -> str:
         if c.path != path:
             path = c.path
             rows.append(f"<tr class=\"file\"><td colspan=\"6\"><span class=\"loc\">"
-                        f"{esc(path)}</span> <small>{per_file[path]} items, "
+                        f"{esc(path)}</span> <small>{_plural(per_file[path], 'item')}, "
                         f"{_fmt(tokens_of[path])} tokens</small></td></tr>")
         span = f"L{c.start_line}" + (f"-{c.end_line}" if c.end_line != c.start_line else "")
         rows.append(

@@ -110,7 +110,10 @@
       return box;
     }
     var sub = fmt(f[1]) + " tokens  \u00b7  " + f[3] + "  \u00b7  " + fmt(f[4]) + " chunks";
-    if (f[5]) { sub += "  \u00b7  " + fmt(f[5]) + " in the pack (" + f[6].length + " items)"; }
+    if (f[5]) {
+      sub += "  \u00b7  " + fmt(f[5]) + " in the pack (" + f[6].length +
+        (f[6].length === 1 ? " item)" : " items)");
+    }
     box.appendChild(el("div", "tip-sub", sub));
     if (f[8]) { box.appendChild(el("div", "tip-sub", f[8] + " secret(s) redacted")); }
     // The tooltip shows the file's best items; the panel below, all of them by line.
