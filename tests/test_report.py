@@ -146,6 +146,7 @@ def test_cli_build_report_and_stats_html(shop: Path, tmp_path: Path) -> None:
     page = stats.read_text()
     assert "Against common context windows" in page and "Largest folders" in page
     assert "shop-repo" in page and str(shop) not in page  # a name, never an absolute path
+    assert "<img" not in page and escape(HOSTILE_IMG) in page  # listed, escaped
 
 
 def test_treemap_layout_fills_its_box_and_merges_the_smallest() -> None:

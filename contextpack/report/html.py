@@ -80,7 +80,7 @@ def _category_css(categories: Iterable[tuple[str, str, str]]) -> str:
     """Colours per category; skipped files are hatched (they hold no counted tokens)."""
     out = []
     for k, _, c in categories:
-        if k in _SKIPS:
+        if k in m.SKIP_KEYS:
             out.append(f"#tm-rects .c-{k}{{fill:url(#p-{k})}} .k-{k}{{background:"
                        f"repeating-linear-gradient(135deg,{c} 0 2px,#f1f3f5 2px 5px)}}\n")
         else:
@@ -209,7 +209,7 @@ def _treemap_section(report: m.Report) -> str:
     counts = Counter(f.category for f in rows)
     legend = "".join(
         f"<li data-cat=\"{k}\"><i class=\"sw k-{k}\"></i>{esc(label)} <small>"
-        f"{_fmt(counts[k])} files, {'~' if k in _SKIPS else ''}{_fmt(totals.get(k, 0))} "
+        f"{_fmt(counts[k])} files, {'~' if k in m.SKIP_KEYS else ''}{_fmt(totals.get(k, 0))} "
         "tokens</small></li>" for k, label, _ in report.categories if counts[k])
     legend += ("<li><i class=\"sw redacted\"></i>has secrets redacted</li>"
                if any(f.redactions for f in rows) else "")
@@ -227,9 +227,6 @@ def _treemap_section(report: m.Report) -> str:
             f"to keep its details here{every}.</p></div>\n"
             f"<script type=\"application/json\" id=\"cp-folders\">{script_json(folder_rows)}"
             "</script>\n</section>\n")
-
-
-_SKIPS = frozenset(k for k, _, _ in m.SKIP_CATEGORIES)
 
 
 def _folder_rows(folders: Sequence[Node], files: Sequence[m.FileRow]) -> list[list[Any]]:

@@ -41,7 +41,7 @@ SKIP_CATEGORIES = (
     ("large", "skipped: too large", "#495057"),
     ("unread", "skipped: lock, empty, unreadable, link", "#adb5bd"),
 )
-_SKIP_KEYS = frozenset(k for k, _, _ in SKIP_CATEGORIES)
+SKIP_KEYS = frozenset(k for k, _, _ in SKIP_CATEGORIES)
 #: A folder name that marks third-party code copied into the repository.
 VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "third_party", "third-party",
                          "thirdparty", "node_modules", "bower_components"})
@@ -247,7 +247,7 @@ def as_json_rows(report: Report) -> dict[str, Any]:
              round(d.score, 3), d.reason, _signals(d.signals)] for d in report.left_out]
     return {"root": report.root, "files": files, "items": items, "left": left,
             # [key, label, colour, hatched]: skipped files are hatched on a light ground
-            "cats": [[k, label, colour, int(k in _SKIP_KEYS)]
+            "cats": [[k, label, colour, int(k in SKIP_KEYS)]
                      for k, label, colour in report.categories]}
 
 
