@@ -229,6 +229,15 @@ def test_report_in_a_real_browser(packer: contextpack.Packer, tmp_path: Path) ->
             assert view != f"0 0 {WIDTH:.2f} {HEIGHT:.2f}"
             page.keyboard.press("Escape")
             assert crumbs.inner_text() == top
+            # a colour of the legend picks out its files; a file's heading shows it in the map
+            page.locator('.legend li[data-cat="full"]').click()
+            dimmed = page.locator("#tm-rects rect.dim").count()
+            assert 0 < dimmed < page.locator("#tm-rects rect.f").count()
+            row = cart_row(page_file)
+            page.locator(f'tr.file[data-i="{row}"]').click()
+            assert page.locator("#tm-rects rect.sel").get_attribute("data-i") == str(row)
+            details = page.locator("#details").inner_text()
+            assert "shop/cart.py" in details and best.reason in details
             # the hostile names and query ran nothing
             assert page.evaluate("typeof window.pwned") == "undefined"
         finally:

@@ -208,7 +208,8 @@ def _treemap_section(report: m.Report) -> str:
     totals = report.totals()
     counts = Counter(f.category for f in rows)
     legend = "".join(
-        f"<li data-cat=\"{k}\"><i class=\"sw k-{k}\"></i>{esc(label)} <small>"
+        f"<li data-cat=\"{k}\" title=\"click: only these\"><i class=\"sw k-{k}\"></i>"
+        f"{esc(label)} <small>"
         f"{_fmt(counts[k])} files, {'~' if k in m.SKIP_KEYS else ''}{_fmt(totals.get(k, 0))} "
         "tokens</small></li>" for k, label, _ in report.categories if counts[k])
     legend += ("<li><i class=\"sw redacted\"></i>has secrets redacted</li>"
@@ -219,7 +220,8 @@ def _treemap_section(report: m.Report) -> str:
     return ("<section id=\"map\">\n<h2>Where the tokens are</h2>\n"
             f"<p class=\"hint\">Each rect is a file, its area its tokens, its colour {what}; "
             "folders nest. Hover for details, click to zoom into a folder (Esc or the path "
-            "above the map to zoom out), click a file to keep its details below. Skipped "
+            "above the map to zoom out), click a file to keep its details below, click a "
+            "colour below the map to pick out its files. Skipped "
             f"files are drawn at their size in bytes / {m.BYTES_PER_TOKEN}.</p>\n"
             f"<nav id=\"crumbs\" aria-label=\"zoom\"></nav>\n{_svg(rects, report)}\n"
             f"<ul class=\"legend\">{legend}</ul>\n"
@@ -274,11 +276,13 @@ def _items_table(report: m.Report) -> str:
     tokens_of: Counter[str] = Counter()
     for i, n in shown:
         tokens_of[i.path] += n
+    row_of = {f.path: k for k, f in enumerate(report.files)}
     for i, n in shown:
         c = i.chunk
         if c.path != path:
             path = c.path
-            rows.append(f"<tr class=\"file\"><td colspan=\"6\"><span class=\"loc\">"
+            rows.append(f"<tr class=\"file\" data-i=\"{row_of.get(path, -1)}\" title=\"show "
+                        "in the map\"><td colspan=\"6\"><span class=\"loc\">"
                         f"{esc(path)}</span> <small>{_plural(per_file[path], 'item')}, "
                         f"{_fmt(tokens_of[path])} tokens</small></td></tr>")
         span = f"L{c.start_line}" + (f"-{c.end_line}" if c.end_line != c.start_line else "")

@@ -294,6 +294,32 @@
     var up = path.lastIndexOf("/") < 0 ? "" : path.slice(0, path.lastIndexOf("/"));
     zoomTo(folderByPath[up]);
   });
+  // A file's heading in the items table shows the file in the map.
+  document.querySelectorAll("tr.file[data-i]").forEach(function (tr) {
+    tr.addEventListener("click", function () {
+      var r = svg.querySelector('#tm-rects rect[data-i="' + tr.dataset.i + '"]');
+      if (!r) { return; }
+      var path = data.files[+tr.dataset.i][0];
+      var up = path.lastIndexOf("/") < 0 ? "" : path.slice(0, path.lastIndexOf("/"));
+      zoomTo(folderByPath[up] === undefined ? 0 : folderByPath[up]);
+      select(r);
+      svg.scrollIntoView({ block: "center" });
+    });
+  });
+  // A legend entry picks out the files of its colour (click again for all).
+  var picked = null;
+  document.querySelectorAll(".legend li[data-cat]").forEach(function (li) {
+    li.addEventListener("click", function () {
+      picked = picked === li.dataset.cat ? null : li.dataset.cat;
+      document.querySelectorAll(".legend li[data-cat]").forEach(function (x) {
+        x.classList.toggle("off", picked !== null && x.dataset.cat !== picked);
+      });
+      rects.forEach(function (r) {
+        if (r.dataset.i === undefined) { return; }
+        r.classList.toggle("dim", picked !== null && data.files[+r.dataset.i][2] !== picked);
+      });
+    });
+  });
   window.addEventListener("resize", function () { zoomTo(focus); });
   zoomTo(0);
 })();
