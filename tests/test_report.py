@@ -134,6 +134,17 @@ def test_budget_bar_counts_the_rendered_blocks_exactly(packer: contextpack.Packe
     assert set(cost.files) == {i.path for i in pack.items}
 
 
+def test_budget_bar_of_a_tokenizer_json_pack_is_scaled_to_the_total(shop: Path) -> None:
+    from contextpack.embed import minilm_path
+    from contextpack.report.model import spent
+
+    tokenizer = str(minilm_path() / "tokenizer.json")
+    pack = contextpack.pack(QUERY, shop, budget=400, tokenizer=tokenizer, embedder="none")
+    cost = spent(pack)
+    assert not cost.exact and sum(cost.items) + cost.header == pack.tokens
+    assert "Approximate: the items' estimated costs" in pack.report_html()
+
+
 def test_cli_build_report_and_stats_html(shop: Path, tmp_path: Path) -> None:
     report, stats = tmp_path / "pack.html", tmp_path / "stats.html"
     result = CliRunner().invoke(main, ["build", str(shop), "--budget", "500", "--query", QUERY,

@@ -189,11 +189,13 @@ def spent(pack: Pack) -> Spent:
     from ..tokens import get_tokenizer
 
     fmt = "xml" if pack.format == "xml" else "markdown"
-    try:
-        count = get_tokenizer(pack.encoding).count
-    except ContextpackError:
-        count = None
-    if count is None or pack.encoding.startswith("hf:"):
+    count = None
+    if not pack.encoding.startswith("hf:"):  # a tokenizer.json: its path is not kept
+        try:
+            count = get_tokenizer(pack.encoding).count
+        except ContextpackError:
+            pass
+    if count is None:
         total = sum(i.tokens for i in pack.items) or 1
         share = min(1.0, pack.tokens / total)
         items = tuple(int(i.tokens * share) for i in pack.items)
