@@ -217,11 +217,13 @@ def _treemap_section(report: m.Report) -> str:
     what = ("what went into the pack" if report.kind == "pack" else "what kind of file it is")
     folder_rows = _folder_rows(folders, rows)
     every = " (every item, with its signals)" if report.kind == "pack" else ""
+    share = (" (a packed file is pale above the share of its tokens that the pack holds)"
+             if report.kind == "pack" else "")
     return ("<section id=\"map\">\n<h2>Where the tokens are</h2>\n"
-            f"<p class=\"hint\">Each rect is a file, its area its tokens, its colour {what}; "
-            "folders nest. Hover for details, click to zoom into a folder (Esc or the path "
-            "above the map to zoom out), click a file to keep its details below, click a "
-            "colour below the map to pick out its files. Skipped "
+            f"<p class=\"hint\">Each rect is a file, its area its tokens, its colour {what}"
+            f"{share}; folders nest. Hover for details, click to zoom into a folder (Esc or "
+            "the path above the map to zoom out), click a file to keep its details below, "
+            "click a colour below the map to pick out its files. Skipped "
             f"files are drawn at their size in bytes / {m.BYTES_PER_TOKEN}.</p>\n"
             f"<nav id=\"crumbs\" aria-label=\"zoom\"></nav>\n{_svg(rects, report)}\n"
             f"<ul class=\"legend\">{legend}</ul>\n"
@@ -258,8 +260,16 @@ def _svg(rects: Sequence[Rect], report: m.Report) -> str:
         geo = f"x=\"{num(r.x)}\" y=\"{num(r.y)}\" width=\"{num(r.w)}\" height=\"{num(r.h)}\""
         if r.kind == "f":
             f = report.files[r.ref]
+            share = min(1.0, f.packed / f.tokens) if f.packed and f.tokens else 0.0
             cls = f"f c-{f.category}" + (" red" if f.redactions else "")
+            if share < 0.995 and f.packed:
+                cls += " tint"  # light, with the share of it in the pack solid below
             out.append(f"<rect class=\"{cls}\" data-i=\"{r.ref}\" {geo}/>")
+            if " tint" in cls:
+                h = r.h * share
+                out.append(f"<rect class=\"share c-{f.category}\" x=\"{num(r.x)}\" "
+                           f"y=\"{num(r.y + r.h - h)}\" width=\"{num(r.w)}\" "
+                           f"height=\"{num(h)}\"/>")
         elif r.kind == "d":
             out.append(f"<rect class=\"d\" data-f=\"{r.ref}\" {geo}/>")
         else:

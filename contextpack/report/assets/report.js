@@ -25,6 +25,9 @@
   folders.forEach(function (f, i) { folderByPath[f[0]] = i; });
   var folderRect = {};
   rects.forEach(function (r) { if (r.classList.contains("d")) { folderRect[r.dataset.f] = r; } });
+  // the solid share of a packed file, drawn over it (no events: the file's rect takes them)
+  var shares = rects.filter(function (r) { return r.classList.contains("share"); });
+  rects = rects.filter(function (r) { return !r.classList.contains("share"); });
   // Per folder: packed tokens and item count, from the file table.
   var packed = folders.map(function () { return [0, 0]; });
   data.files.forEach(function (f) {
@@ -259,7 +262,7 @@
         var file = data.files[+r.dataset.i];
         name = file[0].split("/").pop();
         sub = short(file[1]) + (file[5] ? " \u00b7 " + short(file[5]) + " packed" : "");
-        cls = dark[file[2]] ? "light" : "";
+        cls = dark[file[2]] && !r.classList.contains("tint") ? "light" : "";
       } else {
         name = r.dataset.n + " small files";
       }
@@ -317,6 +320,9 @@
       rects.forEach(function (r) {
         if (r.dataset.i === undefined) { return; }
         r.classList.toggle("dim", picked !== null && data.files[+r.dataset.i][2] !== picked);
+      });
+      shares.forEach(function (r) {
+        r.classList.toggle("dim", picked !== null && !r.classList.contains("c-" + picked));
       });
     });
   });
