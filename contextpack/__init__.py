@@ -22,7 +22,7 @@ from .errors import (
     TokenizerError,
 )
 from .models import Model, get_model
-from .types import Chunk, Document, Dropped, Item, Pack, Skipped
+from .types import Chunk, Document, Dropped, Item, Pack, Skipped, SourceTokens
 
 if TYPE_CHECKING:
     from .api import Packer, Settings, pack
@@ -47,6 +47,7 @@ __all__ = [
     "Settings",
     "Skipped",
     "SourceError",
+    "SourceTokens",
     "TokenizerError",
     "__version__",
     "compress",

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import numpy as np
+
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .errors import ConfigError, SourceError
 from .fit import PackOptions, fit
@@ -29,7 +31,7 @@ from .rank import Weights, rank
 from .render import FORMATS, render_json
 from .sources import SourceOptions, documents_to_sources
 from .tokens import DEFAULT_ENCODING, Tokenizer, get_tokenizer
-from .types import Document, Pack
+from .types import Document, Pack, SourceTokens
 from .usage import append_usage, usage_log_path, usage_record
 
 log = logging.getLogger("contextpack")
@@ -97,6 +99,7 @@ class Packer:
         self._progress = progress
         self._roots: list[str] = []
         self._n_documents = 0
+        self._files: tuple[Index, tuple[SourceTokens, ...]] | None = None  # source_tokens()
         #: the in-memory documents given, and the path each got in the index (ids made
         #: unique: chunks of one file share an id, and become ``id``, ``id#2``...)
         self.documents: list[Document] = []
@@ -207,7 +210,20 @@ class Packer:
             stats=stats,
             reserve_output_tokens=reserve_output_tokens,
             model=get_model(model).name if model else None,
+            files=self.source_tokens(),
         )
+
+    def source_tokens(self) -> tuple[SourceTokens, ...]:
+        """Every indexed file with its tokens, chunks and language (what reports draw);
+        computed once per index."""
+        index = self.index
+        cached = self._files
+        if cached is None or cached[0] is not index:
+            chunks = np.diff(index.file_chunks) if index.n_files else ()
+            files = tuple(SourceTokens(p, int(t), int(n), lang) for p, t, n, lang in zip(
+                index.paths, index.file_tokens, chunks, index.languages, strict=True))
+            cached = self._files = (index, files)
+        return cached[1]
 
     def _log_usage(self, pack: Pack, kind: str = "pack") -> None:
         path = usage_log_path(self.settings.usage_log)

@@ -148,10 +148,15 @@ def main() -> None:
 @click.option("--explain", is_flag=True,
               help="On stderr: why each item was packed (its signals and score) and why the "
                    "best of the rest were not.")
+@click.option("--report", "report", type=click.Path(dir_okay=False, writable=True),
+              metavar="FILE.html",
+              help="Also write an HTML report: a treemap of where the tokens are and what "
+                   "went into the pack, the budget by view, each item's reason.")
 @source_options
 def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_log: str | None,
           query: str | None, query_file: Any, fmt: str, output: str | None, reserve: int,
-          weights: tuple[str, ...], explain: bool, quiet: bool, **opts: Any) -> None:
+          weights: tuple[str, ...], explain: bool, report: str | None, quiet: bool,
+          **opts: Any) -> None:
     """Pack the parts of PATHS most relevant to a query into BUDGET tokens."""
     if query is not None and query_file is not None:
         raise click.UsageError("give --query or --query-file, not both")
@@ -174,6 +179,10 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_l
         progress.finish()
         result = packer.pack(text, budget, fmt, reserve)
         _write(result.text, output)
+        if report:
+            _write(result.report_html(_title(paths)), report)
+            if not quiet:
+                click.echo(f"wrote {report}", err=True)
         if explain:
             from .report import explain as explain_text
 
@@ -207,6 +216,13 @@ def _weights(pairs: tuple[str, ...]) -> Any:
             raise click.BadParameter(f"expected NAME=VALUE with a number, not {pair!r}",
                                      param_hint="--weight")
     return Weights.from_mapping(values)
+
+
+def _title(paths: tuple[str, ...]) -> str:
+    """The sources' names for a report's heading (base names, never absolute paths)."""
+    import os
+
+    return ", ".join(os.path.basename(os.path.abspath(p)) for p in paths)
 
 
 def _write(text: str, output: str | None) -> None:
@@ -278,19 +294,29 @@ def index(path: str, as_json: bool, engine: str, scheduler: str | None, quiet: b
               help="Folder levels to show.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="Largest files to list.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True),
+              metavar="FILE.html",
+              help="Also write an HTML report: a treemap of tokens by folder and file, the "
+                   "largest files and folders, vendored and generated mass.")
 @source_options
-def stats(path: str, depth: int, top: int, quiet: bool, **opts: Any) -> None:
+def stats(path: str, depth: int, top: int, html_file: str | None, quiet: bool,
+          **opts: Any) -> None:
     """Tokens per folder and file, and how often PATH overflows common context sizes."""
 
     def work() -> None:
         from .api import Packer
-        from .report import token_tree
+        from .report import stats_html, token_tree
 
         opts["embedder"] = "none"  # counting needs no vectors
         progress = StderrProgress(quiet)
         packer = Packer(path, _settings(**opts), progress)
         progress.finish()
         click.echo(token_tree(packer.index, depth, top), nl=False)
+        if html_file:
+            page = stats_html(packer.index, packer.source_tokens(), _title((path,)))
+            _write(page, html_file)
+            if not quiet:
+                click.echo(f"wrote {html_file}", err=True)
 
     _run(work)
 

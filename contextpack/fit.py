@@ -437,7 +437,9 @@ def _with_reasons(index: Index, ranking: Ranking, cands: list[_Cand],
                   items: list[Item]) -> list[Item]:
     """The chosen items, each with why it is in (only the final choice is explained)."""
     by_row = {c.row: c for c in cands}
-    return [replace(i, reason=_reason(index, ranking, by_row[i.metadata["row"]]))
+    return [replace(i, reason=_reason(index, ranking, by_row[i.metadata["row"]]),
+                    metadata={**i.metadata,
+                              "signals": ranking.contributions(i.metadata["row"])})
             for i in items]
 
 
@@ -534,7 +536,7 @@ def _dropped(index: Index, ranking: Ranking, cands: list[_Cand], dupes: dict[int
             cheapest = c.options[0][1] if c is not None and c.options else 0
             why = (f"no room: its smallest view needs about {cheapest} tokens and better "
                    "chunks took the budget" if c is not None else "below the candidates kept")
-        out.append(Dropped(chunk, float(ranking.scores[r]), why))
+        out.append(Dropped(chunk, float(ranking.scores[r]), why, ranking.contributions(r)))
         if len(out) >= limit:
             break
     return tuple(out)

@@ -64,6 +64,17 @@ class Skipped:
 
     path: str
     reason: str
+    size: int | None = None  # bytes, where the file was stat'ed (reports draw it by size)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTokens:
+    """One indexed file's size in tokens: what reports (the treemap) are drawn from."""
+
+    path: str
+    tokens: int
+    chunks: int
+    language: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +181,8 @@ class Dropped:
     chunk: Chunk
     score: float
     reason: str
+    #: weight x scaled score of each signal behind ``score`` (as ``Item.metadata["signals"]``)
+    signals: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +208,19 @@ class Pack:
     stats: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     reserve_output_tokens: int = 0
     model: str | None = None
+    #: every indexed file with its tokens, for reports (``report_html``)
+    files: tuple[SourceTokens, ...] = field(default=(), compare=False, hash=False, repr=False)
 
     def __str__(self) -> str:
         return self.text
+
+    def report_html(self, title: str = "") -> str:
+        """A self-contained HTML page of where the repository's tokens are and where the
+        budget went (a treemap, the budget by view, each item's reason); it makes no
+        requests. ``title`` names the sources in the page's heading."""
+        from .report import pack_html
+
+        return pack_html(self, title)
 
     @property
     def source_tokens(self) -> int:

@@ -549,7 +549,8 @@ def index_sources(
 
 def skipped_list(index: Index) -> list[Skipped]:
     """Every file left out, from the walk and from reading, sorted by path."""
-    found = [Skipped(p, v[1]) for p, v in index.skipped.items()]
+    # the stamp's first field is the size in bytes (sources.FileStat.stamp)
+    found = [Skipped(p, v[1], int(v[0][0]) if v[0] else None) for p, v in index.skipped.items()]
     return sorted(found + list(index.scan_skipped), key=lambda s: s.path)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .index import Index
-from .types import Pack
+from ..index import Index
+from ..types import Pack
 
 CONTEXT_SIZES = (("8k", 8_000), ("32k", 32_000), ("128k", 128_000), ("200k", 200_000),
                  ("1M", 1_000_000))
@@ -16,7 +16,7 @@ def token_tree(index: Index, depth: int = 2, top: int = 10) -> str:
     total = index.total_tokens()
     folders: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
-    for path, tokens in zip(index.paths, index.file_tokens):
+    for path, tokens in zip(index.paths, index.file_tokens, strict=True):
         parts = path.split("/")[:-1]
         for k in range(0, min(depth, len(parts)) + 1):
             key = "/".join(parts[:k]) or "."
@@ -32,8 +32,9 @@ def token_tree(index: Index, depth: int = 2, top: int = 10) -> str:
         lines.append(f"{label:<{width + 2 * depth}} {folders[key]:>12,} tokens {share:6.1%}"
                      f"  {counts[key]:>6,} files")
     if top:
-        lines += ["", f"largest files:"]
-        ranked = sorted(zip(index.file_tokens, index.paths), key=lambda t: (-t[0], t[1]))[:top]
+        lines += ["", "largest files:"]
+        ranked = sorted(zip(index.file_tokens, index.paths, strict=True),
+                        key=lambda t: (-t[0], t[1]))[:top]
         for tokens, path in ranked:
             lines.append(f"  {tokens:>10,}  {path}")
     lines += ["", "fits in common context windows:"]
@@ -59,7 +60,7 @@ def explain(pack: Pack, left_out: int = 10) -> str:
         if item.reason:
             lines.append(f"           {item.reason}")
     if pack.dropped:
-        lines.append(f"best of the chunks left out:")
+        lines.append("best of the chunks left out:")
         for d in pack.dropped[:left_out]:
             c = d.chunk
             lines.append(f"  {c.path}:{c.start_line}-{c.end_line} {c.label} "
