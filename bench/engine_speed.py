@@ -58,7 +58,7 @@ def main() -> None:
         for n in (1, 2):
             t0 = time.perf_counter()
             with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              dashboard_address=None, silence_logs=40) as cluster, \
+                              dashboard_address=":0", silence_logs=40) as cluster, \
                     Client(cluster, set_as_default=False) as client:
                 t_start = time.perf_counter() - t0
                 seconds, ix = build(repo, Path(tmp) / f"dask{n}", DaskEngine(client))
