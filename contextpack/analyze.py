@@ -17,12 +17,12 @@ from functools import partial
 
 from .chunk import MAX_CHUNK_CHARS, chunk_source
 from .lexical import term_counts
-from .redact import Redaction
+from .redact import Redaction, Scrubber
 from .redact import redact as redact_text
 from .types import Chunk, SourceFile
 
-#: Bump when chunking or term extraction changes: cached analyses are then redone.
-ANALYSIS_VERSION = 3
+#: Bump when chunking, term extraction or redaction changes: cached analyses are then redone.
+ANALYSIS_VERSION = 4
 
 PARALLEL_MIN_FILES = 64
 
@@ -73,6 +73,28 @@ def analyze(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS, redact: bool = Tr
         note=note,
         redactions=found,
     )
+
+
+def scrub_analysis(a: FileAnalysis, scrub: Scrubber) -> FileAnalysis:
+    """``a`` without the secrets other files revealed (``Scrubber``): chunk texts, views
+    and terms, with a redaction for each value taken."""
+    chunks, terms, found = [], [], list(a.redactions)
+    for c, t in zip(a.chunks, a.terms, strict=True):
+        text, hits = scrub.scrub(c.text)
+        if not hits and not scrub.scrub(c.skeleton)[1] and not scrub.scrub(c.context)[1]:
+            chunks.append(c)
+            terms.append(t)
+            continue
+        found.extend(Redaction(c.start_line + row, kind) for row, kind in hits)
+        c = dataclasses.replace(c, text=text, skeleton=scrub.text(c.skeleton),
+                                context=scrub.text(c.context))
+        chunks.append(c)
+        terms.append(dict(term_counts(f"{c.symbol}\n{c.text}")))
+    if len(found) == len(a.redactions) and all(x is y for x, y in zip(chunks, a.chunks)):
+        return a
+    found.sort(key=lambda r: (r.line, r.kind, r.fingerprint))
+    return dataclasses.replace(a, chunks=tuple(chunks), terms=tuple(terms),
+                               redactions=tuple(dict.fromkeys(found)))
 
 
 def _analyze_many(batch: list[SourceFile], redact: bool = True) -> list[FileAnalysis]:

@@ -128,7 +128,8 @@ class Packer:
             parts.append((prefix, index))
             taken.update(prefix + p for p in index.paths)
         if docs:
-            sources = _unique_paths(list(documents_to_sources(docs)), taken)
+            sources = _unique_paths(list(documents_to_sources(docs, self.settings.redact)),
+                                    taken)
             self.document_paths = [src.path for src in sources]
             parts.append(("", index_sources(sources, self.tokenizer, self.embedder,
                                             progress=self._progress,
@@ -144,7 +145,9 @@ class Packer:
             path,
             self.tokenizer,
             self.embedder,
-            IndexSettings(self.settings.sources, self.settings.cache_dir,
+            IndexSettings(dataclasses.replace(self.settings.sources,
+                                              redact_names=self.settings.redact),
+                          self.settings.cache_dir,
                           self.settings.use_cache, self.settings.jobs,
                           redact=self.settings.redact, engine=self.settings.engine),
             self._progress,
@@ -180,6 +183,8 @@ class Packer:
         ranking = rank(self.index, query, self.embedder, self.settings.weights)
         t_rank = time.perf_counter() - t0
         skipped = skipped_list(self.index)
+        # The query ranks as given; the pack only ever shows it without secrets.
+        query = self._shown_query(query)
         fitted = fit(self.index, ranking, self.tokenizer, room, format, query,
                      self.settings.pack, len(skipped))
         t_pack = time.perf_counter() - t0 - t_rank
@@ -224,6 +229,15 @@ class Packer:
                 index.paths, index.file_tokens, chunks, index.languages, strict=True))
             cached = self._files = (index, files)
         return cached[1]
+
+    def _shown_query(self, query: str) -> str:
+        if not self.settings.redact or not query:
+            return query
+        from .redact import Scrubber, redact, redact_name
+
+        shown = redact_name(redact(query, "query.txt")[0])
+        scrub = Scrubber.of(self.index.redactions)
+        return scrub.text(shown) if scrub is not None else shown
 
     def _log_usage(self, pack: Pack, kind: str = "pack") -> None:
         path = usage_log_path(self.settings.usage_log)

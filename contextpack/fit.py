@@ -19,6 +19,7 @@ import numpy as np
 from .errors import BudgetError
 from .index import Index
 from .rank import Ranking
+from .redact import Scrubber
 from .render import (
     XML_FOOTER,
     Header,
@@ -29,7 +30,7 @@ from .render import (
     render_text,
 )
 from .tokens import Tokenizer
-from .types import Dropped, Item, View
+from .types import Chunk, Dropped, Item, View
 
 # A skeleton is worth this share of the full chunk, by kind: a class header or a type
 # definition says most of what matters; a function's body is usually the point.
@@ -110,6 +111,7 @@ def fit(
             floor,
         )
     cands, dupes = _candidates(index, ranking, options)
+    scrub = Scrubber.of(index.redactions)
     # Item costs are estimated (labels and class headers are not tokenized one by one);
     # the rendered text is counted exactly, and the room adjusted until it fits well.
     limit = max(budget - options.headroom, floor)
@@ -118,13 +120,13 @@ def fit(
     best: tuple[list[Item], str, Header] | None = None
     if not options.fill:
         def attempt(chosen: list[_Cand]) -> tuple[list[Item], str, Header]:
-            items = _items(index, chosen)
+            items = _items(index, chosen, scrub)
             return (items, *_render_fitting(items, index, ranking, counts, budget, text_fmt,
                                             query, skipped_files))
 
         best = _largest_prefix(cands, room, limit, text_fmt, attempt)
     for _ in range(4 if best is None else 0):
-        items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill))
+        items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill), scrub)
         text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
                                        query, skipped_files)
         if header.tokens <= limit:
@@ -423,14 +425,24 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
     return [c for c in cands if c.level >= 0]
 
 
-def _items(index: Index, chosen: Sequence[_Cand]) -> list[Item]:
+def _items(index: Index, chosen: Sequence[_Cand], scrub: Scrubber | None = None) -> list[Item]:
     items = [
-        Item(index.chunk(c.row), c.options[c.level][0], c.options[c.level][1], c.score,
+        Item(_chunk(index, c.row, scrub), c.options[c.level][0], c.options[c.level][1], c.score,
              metadata={"value": c.options[c.level][2], "row": c.row})
         for c in chosen
     ]
     items.sort(key=lambda i: (i.chunk.path, i.chunk.start_line, i.chunk.end_line))
     return items
+
+
+def _chunk(index: Index, row: int, scrub: Scrubber | None) -> Chunk:
+    """A chunk as packed: without the secrets found in other files of the index (the
+    index's own texts may predate the file that revealed one)."""
+    c = index.chunk(row)
+    if scrub is None:
+        return c
+    return replace(c, text=scrub.text(c.text), skeleton=scrub.text(c.skeleton),
+                   context=scrub.text(c.context))
 
 
 def _with_reasons(index: Index, ranking: Ranking, cands: list[_Cand],

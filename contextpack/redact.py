@@ -14,7 +14,19 @@ so chunk line numbers still point into the file. What it finds:
   than a placeholder, a name, a path, a URL or a UUID;
 - long high-entropy strings (detect-secrets' Shannon entropy) on lines about tokens,
   secrets or authorization;
-- every other occurrence in the file of a value found above.
+- every other occurrence in the file of a value found above; ``Scrubber`` takes the
+  values found in any file of an index out of every other file of it (it knows them only
+  by keyed hashes: no value is kept in clear, in memory or in the cache);
+- shapes detect-secrets lacks, as plugins of its kind (``_EXTRA_TOKENS``): fine-grained
+  GitHub, Anthropic, OpenAI project, Google, Hugging Face and whole Stripe keys, AWS
+  secret keys next to their name or access key id, ``curl -u``, ``.netrc`` lines;
+- values in shell, batch and Dockerfile lines (``export``, ``set``, ``ENV``, ``ARG``), XML
+  elements and ``key=/value=`` pairs, URL query strings (``?apiKey=``), YAML block scalars
+  under secret names, Kubernetes ``Secret`` data, Docker ``config.json`` auths, ``.pgpass``
+  lines, and string literals inside notebooks and JSON (decoded, redacted, re-encoded, so
+  the JSON stays valid).
+
+``redact_name`` does the token shapes alone on a file name, a document id or a URL.
 
 It runs on every file of a repository, and almost every file holds no secret: one cheap
 pass over the lower-cased text rules most files out, and the detectors then run only on
@@ -23,6 +35,10 @@ the few lines that pass.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,6 +54,9 @@ class Redaction:
 
     line: int  # 1-based
     kind: str  # aws-access-key, github-token, private-key, password...
+    # keyed hashes of the value's longer runs (space-separated), so other files of the
+    # same index can be scrubbed of it (see Scrubber); never the value itself
+    fingerprint: str = ""
 
 
 # Substrings, lower-cased, that every secret we look for contains (or sits next to).
@@ -55,6 +74,12 @@ _HINTS = (
     "gr1348941", "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "hooks.slack.com",
     "k_live_", "t3blbkfj", "_authtoken", "pypi-age", "sg.", "accountkey=", "sq0csp-", "eyj",
     "akc", "private key", "putty-user-key-file",
+    # shapes of _EXTRA_TOKENS, and the contexts of the structured detectors
+    "github_pat_", "sk-ant-", "sk-proj-", "sk-svcacct-", "sk-admin-", "sk-none-", "aiza", "hf_",
+    "k_test_", "whsec_", "xapp-", "npm_", "shpat_", "shpca_", "shppa_", "shpss_", "_v1_",
+    "lin_api_", "pmak-", "dapi", "age-secret-key-", "gsk_", "r8_", "xai-", "pplx-", "dp.pt.",
+    "atatt3", "key-", "aws", "curl", "machine ", '"auth"', "?key=", "&key=", "signature=",
+    "sig=", "x-amz-", "x-goog-", "_key", "key=", "appid", "app_id", "appkey",
 )
 
 
@@ -81,7 +106,7 @@ def _trie_pattern(words: Iterable[str]) -> str:
 
 _HINT_RE = re.compile(_trie_pattern(_HINTS))
 # passwords in URLs: cheap to test for separately ("@" and "://" are both rare)
-_URL_AUTH = re.compile(r"://[^\s/@:'\"]+:[^\s/@'\"]+@")
+_URL_AUTH = re.compile(r"://[^\s/@:'\"]*:[^\s/@'\"]+@")
 
 _KEY_HEAD = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
                        r"|PuTTY-User-Key-File-\d+:")
@@ -97,7 +122,7 @@ _ASSIGN = re.compile(
     r"""(?P<q>["']?)(?P<name>[A-Za-z_$@][\w.$-]*)(?P=q)\]?"""
     r"""(?:[ \t]*:[ \t]*[\w.|\[\], ]{1,40}?(?=[ \t]*=))?"""  # a type annotation
     r"""[ \t]*(?::=|=>|=(?!=)|:(?!:))[ \t]*"""
-    r"""(?:(?P<qv>["'`])(?P<quoted>[^"'`\n]{1,1000}?)(?P=qv)"""
+    r"""(?:(?P<qv>["'`])(?P<quoted>(?:(?!(?P=qv))[^\\\n]|\\.){1,1000})(?P=qv)"""
     r"""|(?P<bare>[^\s"'`#;,{}()\[\]<>=][^\s"'`#;,{}()\[\]<>]{0,999}))"""
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -135,12 +160,95 @@ _NON_SECRETS = frozenset("""
 """.split())
 _BEARER = re.compile(r"(?i)\b(?:bearer|token|basic)[ \t]+([A-Za-z0-9._~+/=-]{20,})")
 
+
+# Token shapes detect-secrets 1.5 lacks, or matches only in part (a Stripe key's first 24
+# characters), as regex plugins of its kind. A pattern with a group marks only the group
+# (the secret after its name); without one, the whole token.
+_EXTRA_TOKENS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("github-token", (r"github_pat_[A-Za-z0-9_]{22,255}", r"gh[pousr]_[A-Za-z0-9]{36,255}")),
+    ("anthropic-key", (r"sk-ant-[A-Za-z0-9_-]{24,}",)),
+    ("openai-key", (r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}",)),
+    ("google-api-key", (r"AIza[0-9A-Za-z_-]{35}",)),
+    ("huggingface-token", (r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}",)),
+    ("stripe-key", (r"(?<![A-Za-z0-9_])[rs]k_(?:live|test)_[0-9A-Za-z]{16,}",
+                    r"whsec_[0-9A-Za-z]{24,}")),
+    ("slack-token", (r"xox[a-z]-[0-9A-Za-z-]{10,}", r"xapp-\d-[0-9A-Za-z-]{10,}")),
+    ("npm-token", (r"npm_[A-Za-z0-9]{36}",)),
+    ("api-key", (r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", r"do[opr]_v1_[a-f0-9]{64}",
+                 r"lin_api_[A-Za-z0-9]{40}", r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}",
+                 r"dapi[a-f0-9]{32}(?:-\d)?", r"AGE-SECRET-KEY-1[0-9A-Z]{58}",
+                 r"gsk_[A-Za-z0-9]{48,}", r"r8_[A-Za-z0-9]{37}", r"xai-[A-Za-z0-9]{60,}",
+                 r"pplx-[A-Za-z0-9]{40,}", r"dp\.pt\.[A-Za-z0-9]{40,}",
+                 r"ATATT3[A-Za-z0-9_=-]{100,}", r"(?<![\w-])key-[0-9a-f]{32}")),
+    ("aws-secret-key", (
+        r"(?i:aws).{0,30}?(?i:secret|key).{0,25}?[=:,\s][ \t]*[\"']?([A-Za-z0-9/+]{40})"
+        r"(?![A-Za-z0-9/+=])",
+        r"(?:AKIA|ASIA)[A-Z0-9]{16}[ \t]*[,;\t|][ \t]*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+    )),
+    ("url-password", (r"[A-Za-z][A-Za-z0-9+.-]*://:([^\s/@'\"]+)@",)),  # no user name
+    ("password", (r"\bmachine[ \t]+\S+[ \t]+(?:login[ \t]+\S+[ \t]+)?password[ \t]+(\S+)",
+                  r"\bcurl\b[^\n]*?[ \t](?:-u|--user)[ \t=]*[\"']?[^\s:\"']*:([^\s\"']+)")),
+)
+# Kinds whose match is a value, which must still read as a secret (not $TOKEN or ****).
+_VALUE_KINDS = frozenset({"url-password", "password"})
+
+# export NAME=value, set NAME=value (.bat), ENV NAME value, ARG NAME=value, $env:NAME = "x"
+_SHELL_SET = re.compile(
+    r"""(?:^|(?<=[\s;&|(!%]))(?:(?:export|set|setx|ENV|ARG|env|%env)[ \t]+|\$env:)"""
+    r"""(?P<name>[A-Za-z_][\w.]*)(?:[ \t]*=[ \t]*|[ \t]+)"""
+    r"""(?:(?P<qv>["'])(?P<quoted>(?:(?!(?P=qv))[^\\\n]|\\.){1,1000})(?P=qv)"""
+    r"""|(?P<bare>[^\s"'`;&|<>]{1,1000}))"""
+)
+# <password>x</password>; <add key="ApiKey" value="x"/>; <property name="token" value="x"/>
+_XML_ELEM = re.compile(r"<(?P<name>[A-Za-z_][\w.:-]*)(?:[ \t][^<>]*)?>(?P<value>[^<>\n]{1,500})"
+                       r"</(?P=name)>")
+_XML_PAIR = re.compile(
+    r"""\b(?:key|name)[ \t]*=[ \t]*(?P<q>["'])(?P<name>[^"'<>]{1,100})(?P=q)"""
+    r"""[ \t]+value[ \t]*=[ \t]*(?P<q2>["'])(?P<value>[^"'<>\n]{1,1000})(?P=q2)""")
+# ?apiKey=x&sig=y: secrets in URL query strings (presigned URLs, keyed API calls)
+_QUERY_PARAM = re.compile(r"[?&;](?P<name>[A-Za-z][\w.-]{0,40})=(?P<value>[^&\s\"'#<>\\;]{8,})")
+_QUERY_NAMES = frozenset({"key", "sig", "signature", "x-amz-signature", "x-amz-credential",
+                          "x-amz-security-token", "x-goog-signature", "x-goog-credential",
+                          "access_token", "auth", "apikey", "api_key", "token", "client_secret",
+                          "password", "pwd", "secret", "code_verifier"})
+# Docker's config.json: "auth": base64 of user:password
+_DOCKER_AUTH = re.compile(r'"auth"[ \t]*:[ \t]*"(?P<value>[A-Za-z0-9+/]{8,}={0,2})"')
+# name: |  (a YAML block scalar; its more indented lines below are the value)
+_YAML_BLOCK = re.compile(r"""^(?P<indent>[ \t]*)(?:- )?(?P<q>["']?)(?P<name>[\w.-]+)(?P=q)"""
+                         r"""[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*(?:#.*)?$""")
+_K8S_SECRET = re.compile(r"""(?m)^kind:[ \t]*["']?Secret["']?[ \t]*$""")
+_K8S_DATA = re.compile(r"^(?P<indent>[ \t]*)(?:data|stringData):[ \t]*$")
+_YAML_PAIR = re.compile(r"""^[ \t]*(?P<q>["']?)[\w.-]+(?P=q)[ \t]*:[ \t]*(?P<value>\S.*?)[ \t]*$""")
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_NETRC_WORD = re.compile(r"\b(?:password|passwd|account)[ \t]+(?P<value>\S+)")
+_PGPASS_LINE = re.compile(r"^(?:(?:[^:\\\n]|\\.)*:){4}(?P<value>.+)$")
+# Names whose value is a key when it looks random: STRIPE_KEY, WECHAT_APPID, signing salt
+_KEYISH_LAST = frozenset({"key", "keys", "apikey", "appkey", "appid", "appsecret", "sig",
+                          "signature", "salt", "hmac", "dsn"})
+_LONG_HEX = re.compile(r"^[0-9a-fA-F]{24,}$")
+_TOKENISH = re.compile(r"^[A-Za-z0-9_+/=.-]{16,}$")
+_VERSION = re.compile(r"^[~^<>=!v]*\d+(?:\.[\dxX*]+)+(?:[-+.][\w.]+)?$")
+_UPPER_WORDS = re.compile(r"^_*[A-Z]+(?:[_-][A-Z]+)+_*$")  # YOUR_API_KEY: a placeholder
+# A quoted value with spaces is a passphrase only when no word of prose is in it.
+_PROSE = frozenset("""
+    a an the your you enter please is are was be to of for and or not new old confirm
+    confirmation password passwords must should with this that invalid incorrect wrong
+    required field here my user account reset change forgot again can cannot will it in
+    on at by if no yes too short long characters letters
+""".split())
+# The characters a reused value is split on, and the runs between them that are hashed.
+_RUN_SPLIT = re.compile(r"""[\s"'`<>()\[\]{},;=&?#|\\:@]+""")
+_RUN = re.compile(r"""[^\s"'`<>()\[\]{},;=&?#|\\:@]{10,}""")
+_FINGERPRINT_KEY = b"contextpack reused-secret v1"
+
 # Config formats write values bare (token: abc123); elsewhere only quoted literals count,
 # so ``password = get_password()`` or ``token = None`` never does.
 _BARE_SUFFIXES = (".yaml", ".yml", ".ini", ".cfg", ".conf", ".cnf", ".toml", ".properties",
                   ".env", ".envrc", ".sh", ".bash", ".zsh", ".npmrc", ".pypirc", ".tfvars",
                   ".netrc", ".pgpass")
-_BARE_NAMES = frozenset({"dockerfile", "containerfile", "makefile"})
+_BARE_NAMES = frozenset({"dockerfile", "containerfile", "makefile", "credentials", ".netrc",
+                         "_netrc", ".pgpass", "pgpass.conf"})
+_BARE_SUFFIXES_MORE = (".bat", ".cmd", ".ps1", ".dockerfile")
 
 # detect-secrets type -> our marker name
 _KINDS = {
@@ -176,9 +284,14 @@ MIN_REUSED_VALUE = 10
 def _plugins() -> tuple[tuple[str, Any], ...]:
     """detect-secrets' regex plugins, imported on first use (the import costs ~0.2 s)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
 
     classes: dict[str, Any] = get_mapping_from_secret_type_to_class()
-    return tuple((kind, classes[name]()) for name, kind in _KINDS.items() if name in classes)
+    ours = tuple(
+        (kind, type(f"Contextpack{i}", (RegexBasedDetector,), {
+            "secret_type": kind, "denylist": tuple(re.compile(p) for p in patterns)})())
+        for i, (kind, patterns) in enumerate(_EXTRA_TOKENS))
+    return tuple((kind, classes[name]()) for name, kind in _KINDS.items() if name in classes) + ours
 
 
 @lru_cache(maxsize=1)
@@ -206,14 +319,28 @@ def redact(text: str, path: str = "") -> tuple[str, tuple[Redaction, ...]]:
     """The text with every secret found replaced by a marker, and where each one was.
 
     Lines are never added or removed. ``path`` decides which assignment syntax counts
-    (bare values only in config files).
+    (bare values only in config files) and which file formats apply (notebooks, .pgpass).
     """
-    rows = _candidate_rows(text)
-    if not rows:
+    values: dict[str, str] = {}
+    out, found = _redact(text, path, values)
+    if not found:
         return text, ()
+    out = _redact_reused(out, values, found)
+    found.sort(key=lambda r: (r.line, r.kind, r.fingerprint))
+    return out, tuple(dict.fromkeys(found))
+
+
+def _redact(text: str, path: str, values: dict[str, str]) -> tuple[str, list[Redaction]]:
+    """One pass of the detectors; ``values`` gathers what was found, for reuse."""
+    rows = _candidate_rows(text)
+    special = _special_file(path, text)
+    if not rows and not special:
+        return text, []
     lines = text.split("\n")
     found: list[Redaction] = []
-    values: dict[str, str] = {}
+    if special:
+        _redact_special(special, lines, found, values)
+    json_strings = path.lower().endswith((".ipynb", ".json"))
     done_until = -1
     bare = _bare_values(path)
     for row in rows:
@@ -226,13 +353,31 @@ def redact(text: str, path: str = "") -> tuple[str, tuple[Redaction, ...]]:
             if done_until > row:
                 continue
             line = lines[row]
+        block = _YAML_BLOCK.match(line) if bare else None
+        if block:
+            kind = _secret_name(block["name"]) or ("api-key" if _keyish(block["name"]) else "")
+            if kind:
+                done_until = _redact_block(lines, row, len(block["indent"]), kind, found, values)
+                continue
+        if json_strings and "\\" in line:
+            line = lines[row] = _redact_json_strings(line, row, path, found, values)
         spans = list(_spans(line, bare))
         if spans:
             lines[row] = _apply(line, spans, row, found, values)
-    out = "\n".join(lines)
-    out = _redact_reused(out, values, found)
-    found.sort(key=lambda r: (r.line, r.kind))
-    return out, tuple(dict.fromkeys(found))
+    return "\n".join(lines), found
+
+
+def redact_name(text: str) -> str:
+    """A file name, document id or URL with token-shaped secrets, URL passwords and secret
+    query parameters (``?apiKey=``, presigned URL signatures) replaced by markers."""
+    if not text or not _candidate_rows(text):
+        return text
+    spans: list[tuple[int, int, str]] = []
+    if _any_plugin().search(text):
+        for kind, plugin in _plugins():
+            spans.extend(_plugin_spans(text, kind, plugin))
+    spans.extend(_query_spans(text))
+    return _apply(text, spans, 0, [], {}) if spans else text
 
 
 def _candidate_rows(text: str) -> list[int]:
@@ -256,8 +401,110 @@ def _candidate_rows(text: str) -> list[int]:
 
 def _bare_values(path: str) -> bool:
     name = path.rsplit("/", 1)[-1].lower()
-    return (name.startswith(".env") or name.endswith(_BARE_SUFFIXES) or name in _BARE_NAMES
-            or ".env." in name)
+    return (name.startswith((".env", "dockerfile")) or name.endswith(_BARE_SUFFIXES)
+            or name.endswith(_BARE_SUFFIXES_MORE) or name in _BARE_NAMES or ".env." in name)
+
+
+def _special_file(path: str, text: str) -> str:
+    """Formats whose every line may hold a secret under no secret-sounding name."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name in (".pgpass", "pgpass.conf", "pgpass"):
+        return "pgpass"
+    if name in (".netrc", "_netrc", "netrc"):
+        return "netrc"
+    if name.endswith((".yaml", ".yml")) and "Secret" in text and _K8S_SECRET.search(text):
+        return "k8s"
+    return ""
+
+
+def _redact_special(how: str, lines: list[str], found: list[Redaction],
+                    values: dict[str, str]) -> None:
+    """.pgpass (host:port:db:user:password), .netrc (password x) and Kubernetes Secrets."""
+    if how == "k8s":
+        _redact_k8s(lines, found, values)
+        return
+    for row, line in enumerate(lines):
+        if line.lstrip().startswith("#"):
+            continue
+        if how == "pgpass":
+            m = _PGPASS_LINE.match(line)
+            spans = [(m.start("value"), m.end("value"), "password")] if m else []
+        else:
+            spans = [(m.start("value"), m.end("value"), "password")
+                     for m in _NETRC_WORD.finditer(line) if _looks_secret(m["value"])]
+        if spans:
+            lines[row] = _apply(line, spans, row, found, values)
+
+
+def _redact_k8s(lines: list[str], found: list[Redaction], values: dict[str, str]) -> None:
+    """Every value under ``data:`` or ``stringData:`` of a Kubernetes Secret."""
+    depth = -1  # indentation of the data: key we are under; -1: none
+    skip_to = -1
+    for row, line in enumerate(lines):
+        if row <= skip_to:
+            continue
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if stripped.startswith("---"):
+            depth = -1
+            continue
+        if depth >= 0 and stripped and indent <= depth:
+            depth = -1
+        m = _K8S_DATA.match(line)
+        if m:
+            depth = len(m["indent"])
+            continue
+        if depth < 0 or not stripped or stripped.startswith("#"):
+            continue
+        pair = _YAML_PAIR.match(line)
+        if not pair:
+            continue
+        if pair["value"][0] in "|>":
+            skip_to = _redact_block(lines, row, indent, "k8s-secret", found, values)
+        else:
+            lines[row] = _apply(line, [(pair.start("value"), pair.end("value"), "k8s-secret")],
+                                row, found, values)
+
+
+def _redact_block(lines: list[str], row: int, indent: int, kind: str, found: list[Redaction],
+                  values: dict[str, str]) -> int:
+    """The lines of a YAML block scalar below ``row`` (more indented than ``indent``),
+    each replaced by a marker; the last row done."""
+    end = row
+    for r in range(row + 1, len(lines)):
+        line = lines[r]
+        stripped = line.strip()
+        if not stripped:
+            continue
+        ind = len(line) - len(line.lstrip())
+        if ind <= indent:
+            break
+        lines[r] = _apply(line, [(ind, len(line.rstrip()), kind)], r, found, values)
+        end = r
+    return end
+
+
+def _redact_json_strings(line: str, row: int, path: str, found: list[Redaction],
+                         values: dict[str, str]) -> str:
+    """String literals with escapes (a notebook's source lines, JSON in JSON) decoded,
+    redacted as text of their own, and encoded again: the JSON stays valid."""
+    inner_path = "cell.py" if path.lower().endswith(".ipynb") else "value.txt"
+
+    def sub(m: re.Match[str]) -> str:
+        literal = m.group()
+        if "\\" not in literal:
+            return literal
+        try:
+            decoded = json.loads(literal)
+        except ValueError:
+            return literal
+        text, inner = _redact(decoded, inner_path, values)
+        if not inner:
+            return literal
+        found.extend(Redaction(row + 1, r.kind, r.fingerprint) for r in inner)
+        return json.dumps(text, ensure_ascii=False)
+
+    return _JSON_STRING.sub(sub, line)
 
 
 def _spans(line: str, bare: bool) -> Iterator[tuple[int, int, str]]:
@@ -269,10 +516,25 @@ def _spans(line: str, bare: bool) -> Iterator[tuple[int, int, str]]:
         group = "quoted" if m.group("quoted") is not None else "bare"
         if group == "bare" and not bare:
             continue
-        kind = _secret_name(m.group("name"))
-        value = m.group(group)
-        if kind and _looks_secret(value):
+        kind = _name_kind(m.group("name"), m.group(group), group == "quoted")
+        if kind:
             yield m.start(group), m.end(group), kind
+    for m in _SHELL_SET.finditer(line):
+        group = "quoted" if m.group("quoted") is not None else "bare"
+        kind = _name_kind(m.group("name"), m.group(group), group == "quoted")
+        if kind:
+            yield m.start(group), m.end(group), kind
+    if "<" in line or "value" in line:
+        for regex in (_XML_ELEM, _XML_PAIR):
+            for m in regex.finditer(line):
+                kind = _name_kind(m.group("name"), m.group("value"), True)
+                if kind:
+                    yield m.start("value"), m.end("value"), kind
+    yield from _query_spans(line)
+    if '"auth"' in line:
+        for m in _DOCKER_AUTH.finditer(line):
+            if _decodes_to_credentials(m.group("value")):
+                yield m.start("value"), m.end("value"), "docker-auth"
     for m in _BEARER.finditer(line):
         if _high_entropy(m.group(1), 3.5):
             yield m.start(1), m.end(1), "bearer-token"
@@ -281,6 +543,52 @@ def _spans(line: str, bare: bool) -> Iterator[tuple[int, int, str]]:
         for value in set(plugin.analyze_string(line)):
             if len(value) >= 20 and plugin.calculate_shannon_entropy(value) > plugin.entropy_limit:
                 yield from _occurrences(line, value, "high-entropy-string")
+
+
+def _query_spans(line: str) -> Iterator[tuple[int, int, str]]:
+    """Secret parameters of URL query strings: ?apiKey=..., &X-Amz-Signature=..."""
+    if "=" not in line:
+        return
+    for m in _QUERY_PARAM.finditer(line):
+        name = m.group("name")
+        kind = _secret_name(name) or ("api-key" if name.lower() in _QUERY_NAMES else "")
+        if kind and _looks_secret(m.group("value")):
+            yield m.start("value"), m.end("value"), kind
+
+
+def _decodes_to_credentials(value: str) -> bool:
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in raw and len(raw) >= 4
+
+
+def _name_kind(name: str, value: str, quoted: bool) -> str:
+    """The kind of secret ``name = value`` holds, or '' when it holds none."""
+    kind = _secret_name(name)
+    if kind:
+        return kind if _looks_secret(value, spaces=quoted and kind == "password") else ""
+    return "api-key" if _keyish(name) and _looks_random(value) else ""
+
+
+def _keyish(name: str) -> bool:
+    """STRIPE_KEY, WECHAT_APPID, signingSalt: names a key holds, whatever its qualifier."""
+    words = [w for w in re.split(r"[^a-z0-9]+", _CAMEL.sub("_", name).lower()) if w]
+    return bool(words) and (words[-1] in _KEYISH_LAST
+                            or "".join(words[-2:]) in ("appid", "appkey", "appsecret"))
+
+
+def _looks_random(value: str) -> bool:
+    """A long hex string, or a long token mixing digits and letters with high entropy."""
+    v = value.strip()
+    if not _looks_secret(v):
+        return False
+    if _LONG_HEX.match(v):
+        return True
+    if not _TOKENISH.match(v) or _VERSION.match(v):
+        return False
+    return any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and _high_entropy(v, 3.5)
 
 
 _DELIMITERS = " \t'\"=:"
@@ -301,8 +609,8 @@ def _plugin_spans(line: str, kind: str, plugin: Any) -> Iterator[tuple[int, int,
                 start += 1
             while end > start and line[end - 1] in _DELIMITERS:
                 end -= 1
-            if kind == "url-password" and not _looks_secret(line[start:end]):
-                continue  # http://user:password@host in docs
+            if kind in _VALUE_KINDS and not _looks_secret(line[start:end]):
+                continue  # http://user:password@host in docs, curl -u user:$TOKEN
             if kind == "jwt":
                 try:
                     if not plugin.is_formally_valid(line[start:end]):
@@ -311,7 +619,7 @@ def _plugin_spans(line: str, kind: str, plugin: Any) -> Iterator[tuple[int, int,
                     continue
                 tail = _JWT_TAIL.match(line, end)  # the pattern stops before the signature
                 end = tail.end() if tail else end
-            if end - start >= (4 if kind == "url-password" else 8):
+            if end - start >= (4 if kind in _VALUE_KINDS else 8):
                 yield start, end, kind
 
 
@@ -343,12 +651,19 @@ def _secret_name(name: str) -> str:
     return kind
 
 
-def _looks_secret(value: str) -> bool:
-    """A literal that could be a secret: not a placeholder, a name, a path, a URL or a UUID."""
+def _looks_secret(value: str, spaces: bool = False) -> bool:
+    """A literal that could be a secret: not a placeholder, a name, a path, a URL, a UUID
+    or a version. ``spaces``: a passphrase of a few words may count (quoted passwords)."""
     v = value.strip()
-    if len(v) < 4 or len(set(v)) < 3 or any(ch.isspace() for ch in v):
+    if "[REDACTED:" in v:
+        return False
+    if any(ch.isspace() for ch in v) and not (spaces and _passphrase(v)):
+        return False
+    if len(v) < 4 or len(set(v)) < 3:
         return False
     if v.lower() in _NON_SECRETS or _PLACEHOLDER.match(v) or _UUID.match(v):
+        return False
+    if _VERSION.match(v) or _UPPER_WORDS.match(v):
         return False
     if _DOTTED.match(v) or _SNAKE_WORDS.match(v) or _FORMATTING.search(v):
         return False
@@ -357,6 +672,14 @@ def _looks_secret(value: str) -> bool:
     if "://" in v and "@" not in v:
         return False
     return not v.startswith(("env(", "os.environ", "process.env", "getenv"))
+
+
+def _passphrase(v: str) -> bool:
+    """'correct horse battery staple', not 'Enter your password.'"""
+    words = v.split()
+    if not 2 <= len(words) <= 8 or len(v) > 100 or v[-1] in ".?!:…":
+        return False
+    return not any(w.strip(".,;:!?()'\"").lower() in _PROSE for w in words)
 
 
 def _high_entropy(value: str, limit: float) -> bool:
@@ -385,7 +708,7 @@ def _apply(line: str, spans: list[tuple[int, int, str]], row: int, found: list[R
         value = line[start:end]
         if _reusable(value):
             values.setdefault(value, kind)
-        found.append(Redaction(row + 1, kind))
+        found.append(Redaction(row + 1, kind, fingerprints(value)))
         pos = end
     out.append(line[pos:])
     return "".join(out)
@@ -444,6 +767,58 @@ def _reusable(value: str) -> bool:
     classes = (any(c.islower() for c in value) + any(c.isupper() for c in value)
                + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
     return len(value) >= MIN_REUSED_VALUE and classes >= 2
+
+
+def _fingerprint(run: str) -> str:
+    return hashlib.blake2b(run.encode("utf-8", "surrogatepass"), digest_size=8,
+                           key=_FINGERPRINT_KEY).hexdigest()
+
+
+def fingerprints(value: str) -> str:
+    """Keyed hashes of a secret's longer runs (what ``Scrubber`` looks for), space-separated.
+    Runs shorter than MIN_REUSED_VALUE or of one kind of character are left out: they
+    would match ordinary words, and their hashes would be easy to invert."""
+    return " ".join(_fingerprint(run) for run in _RUN_SPLIT.split(value) if _reusable(run))
+
+
+class Scrubber:
+    """Takes the secrets found in any file of an index out of every file of it.
+
+    It knows them by ``Redaction.fingerprint`` alone: each run of a text between
+    delimiters (quotes, spaces, ``=:@,;``...) whose keyed hash is one of them is replaced.
+    """
+
+    def __init__(self, kinds: dict[str, str]) -> None:
+        self.kinds = kinds
+
+    @classmethod
+    def of(cls, redactions: Iterable[Iterable[Redaction]]) -> Scrubber | None:
+        """A scrubber for the values behind these redactions; None when there are none."""
+        kinds: dict[str, str] = {}
+        for found in redactions:
+            for r in found:
+                for fp in getattr(r, "fingerprint", "").split():
+                    kinds.setdefault(fp, r.kind)
+        return cls(kinds) if kinds else None
+
+    def scrub(self, text: str) -> tuple[str, list[tuple[int, str]]]:
+        """The text without any known value, and (0-based row, kind) of each one taken."""
+        parts: list[str] = []
+        hits: list[tuple[int, str]] = []
+        pos = 0
+        for m in _RUN.finditer(text):
+            kind = self.kinds.get(_fingerprint(m.group()))
+            if kind:
+                parts += [text[pos : m.start()], MARKER.format(kind)]
+                hits.append((text.count("\n", 0, m.start()), kind))
+                pos = m.end()
+        if not hits:
+            return text, hits
+        parts.append(text[pos:])
+        return "".join(parts), hits
+
+    def text(self, text: str) -> str:
+        return self.scrub(text)[0] if text else text
 
 
 def _redact_reused(text: str, values: dict[str, str], found: list[Redaction]) -> str:

@@ -11,13 +11,14 @@ import fnmatch
 import os
 import stat as stat_mod
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pathspec
 
 from .chunk.languages import language_for_path
 from .errors import SourceError
+from .redact import redact_name
 from .types import Document, Skipped, SourceFile, digest
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -96,6 +97,8 @@ class SourceOptions:
     exclude: tuple[str, ...] = ()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     use_ignore_files: bool = True
+    # token-shaped secrets in file names become markers in the paths shown (and cached)
+    redact_names: bool = True
 
 
 class _IgnoreStack:
@@ -176,7 +179,7 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
             FileStat(root_path.name, str(root_path.resolve()), st.st_size, st.st_mtime_ns,
                      st.st_ctime_ns, st.st_ino)
         )
-        return result
+        return _finish(result, options)
     if not root_path.is_dir():
         raise SourceError(f"path {str(root)!r} is neither a file nor a folder", str(root))
     real_root = os.path.realpath(root_path)
@@ -188,6 +191,14 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
         ignores.push("", _read_ignore_file(os.path.join(real_root, ".git", "info", "exclude")))
     visited = {real_root}
     _walk(real_root, "", real_root, options, ignores, visited, result)
+    return _finish(result, options)
+
+
+def _finish(result: Scan, options: SourceOptions) -> Scan:
+    """Paths without secrets (a key pasted into a file name), sorted."""
+    if options.redact_names:
+        result.files = [replace(f, path=redact_name(f.path)) for f in result.files]
+        result.skipped = [replace(s, path=redact_name(s.path)) for s in result.skipped]
     result.files.sort(key=lambda f: f.path)
     result.skipped.sort(key=lambda s: s.path)
     return result
@@ -389,12 +400,14 @@ def is_minified(text: str) -> bool:
     return longest > 20_000 and lines < 50
 
 
-def documents_to_sources(docs: Iterable[Document | str]) -> Iterator[SourceFile]:
-    """In-memory documents as sources; ids default to doc-0001, doc-0002..."""
+def documents_to_sources(docs: Iterable[Document | str],
+                         redact: bool = True) -> Iterator[SourceFile]:
+    """In-memory documents as sources; ids default to doc-0001, doc-0002... With
+    ``redact``, secrets in ids (``https://user:pw@``, presigned URLs) become markers."""
     for i, doc in enumerate(docs, 1):
         if isinstance(doc, str):
             doc = Document(text=doc)
-        path = doc.id or f"doc-{i:04d}"
+        path = (redact_name(doc.id) if redact else doc.id) if doc.id else f"doc-{i:04d}"
         text = doc.text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
         yield SourceFile(
             path=path,

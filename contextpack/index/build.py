@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..analyze import FileAnalysis, analysis_tag, analyze_all
+from ..analyze import FileAnalysis, analysis_tag, analyze_all, scrub_analysis
 from ..embed import Embedder
 from ..errors import CacheError
+from ..redact import Scrubber
 from ..sources import FileStat, Scan, SourceOptions, read_source, scan
 from ..tokens import Tokenizer
 from ..types import Skipped, SourceFile
@@ -336,7 +337,7 @@ def _add_sources(
         timings["assemble_s"] = time.perf_counter() - t
         return base
     t = time.perf_counter()
-    analyses = _analyses(sources, store, settings, progress)
+    analyses = _analyses(sources, store, settings, progress, base.redactions)
     timings["parse_s"] = time.perf_counter() - t
     t = time.perf_counter()
     counts = _counts(sources, analyses, tokenizer, store, progress, analysis_tag(settings.redact))
@@ -409,7 +410,7 @@ def _key(a: FileAnalysis | SourceFile) -> str:
 
 
 def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: IndexSettings,
-              progress: Progress) -> list[FileAnalysis]:
+              progress: Progress, known: Sequence[Any] = ()) -> list[FileAnalysis]:
     prefix = _prefixes("", "", analysis_tag(settings.redact))["analysis"]
     cached = store.get_many("analysis", (prefix + _key(s) for s in sources)) if store else {}
     untrue = [s.path for s in sources if prefix + _key(s) in cached
@@ -430,6 +431,11 @@ def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: Inde
         progress("parsing", done[0], len(sources))
 
     fresh = {_key(a): a for a in analyze_all(missing, settings.jobs, tick, settings.redact)}
+    # A secret found in one file leaves every other file too, before anything is stored.
+    scrub = Scrubber.of([a.redactions for a in (*fresh.values(), *cached.values())]
+                        + list(known)) if settings.redact else None
+    if scrub is not None:
+        fresh = {k: scrub_analysis(a, scrub) for k, a in fresh.items()}
     if store and fresh:
         store.put_many("analysis", ((prefix + k, a) for k, a in fresh.items()))
     return [cached.get(prefix + _key(s)) or fresh[_key(s)] for s in sources]
