@@ -79,7 +79,8 @@ _HINTS = (
     "k_test_", "whsec_", "xapp-", "npm_", "shpat_", "shpca_", "shppa_", "shpss_", "_v1_",
     "lin_api_", "pmak-", "dapi", "age-secret-key-", "gsk_", "r8_", "xai-", "pplx-", "dp.pt.",
     "atatt3", "key-", "aws", "curl", "machine ", '"auth"', "?key=", "&key=", "signature=",
-    "sig=", "x-amz-", "x-goog-", "_key", "key=", "appid", "app_id", "appkey",
+    "sig=", "x-amz-", "x-goog-", "_key", "key=", "appid", "app_id", "appkey", "hvs.", "hvb.",
+    "hvr.",
 )
 
 
@@ -179,7 +180,8 @@ _EXTRA_TOKENS: tuple[tuple[str, tuple[str, ...]], ...] = (
                  r"dapi[a-f0-9]{32}(?:-\d)?", r"AGE-SECRET-KEY-1[0-9A-Z]{58}",
                  r"gsk_[A-Za-z0-9]{48,}", r"r8_[A-Za-z0-9]{37}", r"xai-[A-Za-z0-9]{60,}",
                  r"pplx-[A-Za-z0-9]{40,}", r"dp\.pt\.[A-Za-z0-9]{40,}",
-                 r"ATATT3[A-Za-z0-9_=-]{100,}", r"(?<![\w-])key-[0-9a-f]{32}")),
+                 r"ATATT3[A-Za-z0-9_=-]{100,}", r"(?<![\w-])key-[0-9a-f]{32}",
+                 r"(?<![\w.])hv[sbr]\.[A-Za-z0-9_-]{24,}")),
     ("aws-secret-key", (
         r"(?i:aws).{0,30}?(?i:secret|key).{0,25}?[=:,\s][ \t]*[\"']?([A-Za-z0-9/+]{40})"
         r"(?![A-Za-z0-9/+=])",
@@ -462,8 +464,10 @@ def _redact_k8s(lines: list[str], found: list[Redaction], values: dict[str, str]
         if pair["value"][0] in "|>":
             skip_to = _redact_block(lines, row, indent, "k8s-secret", found, values)
         else:
-            lines[row] = _apply(line, [(pair.start("value"), pair.end("value"), "k8s-secret")],
-                                row, found, values)
+            start, end = pair.span("value")
+            if end - start > 2 and line[start] in "\"'" and line[end - 1] == line[start]:
+                start, end = start + 1, end - 1  # the quotes stay
+            lines[row] = _apply(line, [(start, end, "k8s-secret")], row, found, values)
 
 
 def _redact_block(lines: list[str], row: int, indent: int, kind: str, found: list[Redaction],
@@ -605,6 +609,8 @@ def _plugin_spans(line: str, kind: str, plugin: Any) -> Iterator[tuple[int, int,
                 # the secret part (an AWS secret key, a URL's password); a group at the
                 # start is a token's prefix (ghp, glpat) and the secret is the whole match
                 start, end = m.span(1)
+            if kind == "azure-storage-key" and line.startswith("AccountKey=", start):
+                start += len("AccountKey=")  # the name stays, as for assignments
             while start < end and line[start] in _DELIMITERS:
                 start += 1
             while end > start and line[end - 1] in _DELIMITERS:
