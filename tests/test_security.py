@@ -59,7 +59,7 @@ FILES = [".env", "README.md", "app.ini", "client.js", "config.yaml", "crypto_uti
 @pytest.fixture
 def secrets_repo(tmp_path: Path) -> Path:
     dest = tmp_path / "secrets"
-    shutil.copytree(FIXTURES / "secrets", dest)
+    shutil.copytree(FIXTURES / "secrets", dest, ignore=shutil.ignore_patterns("shapes"))
     return dest
 
 
