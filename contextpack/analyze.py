@@ -90,7 +90,8 @@ def scrub_analysis(a: FileAnalysis, scrub: Scrubber) -> FileAnalysis:
                                 context=scrub.text(c.context))
         chunks.append(c)
         terms.append(dict(term_counts(f"{c.symbol}\n{c.text}")))
-    if len(found) == len(a.redactions) and all(x is y for x, y in zip(chunks, a.chunks, strict=True)):
+    same = all(x is y for x, y in zip(chunks, a.chunks, strict=True))
+    if same and len(found) == len(a.redactions):
         return a
     found.sort(key=lambda r: (r.line, r.kind, r.fingerprint))
     return dataclasses.replace(a, chunks=tuple(chunks), terms=tuple(terms),
