@@ -119,6 +119,16 @@ def _settings(include: tuple[str, ...], exclude: tuple[str, ...], max_file_size:
     )
 
 
+class OutputPath(click.Path):
+    """A file to write: a NUL in the name is a usage error, not a traceback."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\0" in value:
+            self.fail(f"{value!r} holds a NUL character; name a file", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="contextpack")
 def main() -> None:
@@ -139,7 +149,8 @@ def main() -> None:
 @click.option("--query-file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="markdown",
               show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout.")
+@click.option("-o", "--output", type=OutputPath(dir_okay=False, writable=True),
+              help="Write here, not stdout.")
 @click.option("--reserve", type=click.IntRange(min=0), default=0,
               help="Tokens to keep free for the model's answer (taken off the budget).")
 @click.option("--weight", "weights", multiple=True, metavar="NAME=VALUE",
@@ -227,11 +238,9 @@ def _title(paths: tuple[str, ...]) -> str:
 
 def _write(text: str, output: str | None) -> None:
     if output:
-        from pathlib import Path
+        from .output import write_output
 
-        from .index.store import atomic_write
-
-        atomic_write(Path(output), text.encode("utf-8"))
+        write_output(output, text.encode("utf-8", "replace"))
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -33,9 +33,9 @@ from .config import ProjectConfig, SnapshotSpec, load_config
 from .errors import ConfigError, SourceError
 from .fit import PackOptions
 from .index import Progress
-from .index.store import atomic_write
+from .output import confined, write_output
 from .rank import Weights
-from .sources import DEFAULT_MAX_FILE_BYTES, SourceOptions
+from .sources import DEFAULT_MAX_FILE_BYTES, SourceOptions, scan
 from .types import Item, Pack
 
 # (path, kind, symbol, n-th such item of its file) -> view level (mention 0 ... full 2).
@@ -83,7 +83,11 @@ def snapshot(
     cfg = config or load_config(root, config_file)
     # A snapshot must never feed on itself (or on another snapshot): leave every output
     # out of the sources. The walker already skips .contextpack/.
-    excluded = cfg.exclude + tuple(_exact_glob(s.output) for s in cfg.snapshots)
+    targets = [confined(root, spec.output) for spec in cfg.snapshots]  # before any work
+    real_root = os.path.realpath(root)
+    resolved = tuple(Path(os.path.relpath(t, real_root)).as_posix() for t in targets)
+    excluded = cfg.exclude + tuple(_exact_glob(out) for out in
+                                   dict.fromkeys((*(s.output for s in cfg.snapshots), *resolved)))
     settings = Settings(
         encoding=cfg.encoding,
         embedder=cfg.embedder,
@@ -97,9 +101,10 @@ def snapshot(
     )
     packer = Packer(root, settings, progress)
     results = []
-    for spec in cfg.snapshots:
-        target = Path(root) / spec.output
+    for spec, target in zip(cfg.snapshots, targets, strict=True):
         old = _read(target)
+        if old is not None and not check:
+            _refuse_sources(root, cfg, spec, old)
         pack = _stable_pack(packer, spec, _parse_selection(old, spec.format))
         data = pack.text.encode("utf-8")
         stale = not _same(old, data)
@@ -257,12 +262,30 @@ def _same(old: bytes | None, data: bytes) -> bool:
     return old == data or old.replace(b"\r\n", b"\n") == data
 
 
+# How each format's rendering begins: a file that begins so is a snapshot we wrote.
+_SIGNATURES = {"markdown": (b"# Context: ",), "xml": (b"<context ",), "json": (b"{",)}
+
+
+def _refuse_sources(root: str, cfg: ProjectConfig, spec: SnapshotSpec, old: bytes) -> None:
+    """An existing file that is no snapshot and would be a source (code, docs) is never
+    overwritten: an output naming ``src/app.py`` must not replace it."""
+    head = old.lstrip(b"\xef\xbb\xbf")[:200]
+    if spec.format == "json":
+        ours = head.lstrip().startswith(b"{") and b'"budget"' in head
+    else:
+        ours = head.startswith(b"# Context: " if spec.format == "markdown" else b"<context ")
+    if ours:
+        return
+    found = scan(root, SourceOptions(include=cfg.include, exclude=cfg.exclude,
+                                     redact_names=False))
+    if any(f.path == spec.output for f in found.files):
+        raise ConfigError(f"snapshot output {spec.output!r} is one of the sources, and not a "
+                          "snapshot contextpack wrote; name another file, such as "
+                          "'docs/CONTEXT.md'", spec.output)
+
+
 def _write(target: Path, data: bytes, output: str) -> None:
     if target.is_dir():
         raise ConfigError(f"snapshot output {output!r} is a folder; name a file, such as "
                           f"'{output.rstrip('/')}/CONTEXT.md'", output)
-    try:
-        atomic_write(target, data)
-    except OSError as exc:
-        raise ConfigError(f"cannot write snapshot {output!r}: {exc.strerror or exc}; "
-                          "check the output path and its folder's permissions", output) from exc
+    write_output(target, data)
