@@ -65,7 +65,7 @@ IGNORE_FILES = (".gitignore", ".contextpackignore")
 class FileStat:
     """A file found by the walk, before it is read."""
 
-    path: str  # relative to the root, POSIX separators
+    path: str  # relative to the root, POSIX separators (as shown: without secrets)
     abspath: str
     size: int
     mtime_ns: int
@@ -73,6 +73,7 @@ class FileStat:
     # changes the inode's ctime, which no user-level call can set back.
     ctime_ns: int = 0
     ino: int = 0
+    root: str = ""  # the real root: the file is opened from it, following no link
 
     @property
     def stamp(self) -> tuple[int, int, int, int]:
@@ -101,17 +102,71 @@ class SourceOptions:
     redact_names: bool = True
 
 
+#: Ignore files larger than this are not read (a .gitignore is a few kB; a link or a
+#: generated one pointing at something huge must not fill memory).
+MAX_IGNORE_FILE_BYTES = 1 << 20
+#: Folders deeper than this are left out with a reason, not walked (nor recursed into).
+MAX_DEPTH = 200
+_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+          | getattr(os, "O_CLOEXEC", 0))
+_DIR_FLAGS = (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+              | getattr(os, "O_CLOEXEC", 0))
+
+
+def _pattern_kind() -> str:
+    """pathspec's plain last-match-wins gitignore patterns ("gitwildmatch" before 1.0)."""
+    try:
+        pathspec.util.lookup_pattern("gitignore")
+    except KeyError:
+        return "gitwildmatch"
+    return "gitignore"
+
+
+_KIND = _pattern_kind()
+
+
+class _Rules:
+    """One ignore file's patterns with git's meaning: the last matching pattern decides; a
+    pattern ending in ``/`` matches folders only (the walk never enters an ignored one,
+    as git never does); lines git would skip (``\\``, ``!``, ``src\\``, ``[z-a]``) are
+    skipped."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        valid = [ln for ln in lines if _valid_pattern(ln)]
+        self.folders = pathspec.PathSpec.from_lines(_KIND, valid)
+        self.files = pathspec.PathSpec.from_lines(
+            _KIND, [ln for ln in valid if not ln.rstrip(" ").endswith("/")])
+        self.empty = not valid
+
+    def check(self, probe: str, is_dir: bool) -> bool | None:
+        """True: ignored; False: re-included by a ``!`` pattern; None: no pattern says."""
+        result = (self.folders if is_dir else self.files).check_file(probe)
+        return None if result.include is None else bool(result.include)
+
+
+def _valid_pattern(line: str) -> bool:
+    if not line.strip() or line.startswith("#"):
+        return False
+    if line.rstrip(" ").endswith("\\") and not line.rstrip(" ").endswith("\\\\"):
+        return False  # git: a trailing backslash makes the pattern invalid
+    try:
+        pathspec.PathSpec.from_lines(_KIND, [line]).match_file("probe")
+    except Exception:  # noqa: BLE001 - any pattern pathspec cannot take, git skips too
+        return False
+    return True
+
+
 class _IgnoreStack:
     """Nested ignore rules: the deepest file with a matching pattern decides."""
 
     def __init__(self) -> None:
-        self._specs: list[tuple[str, pathspec.PathSpec]] = []
+        self._specs: list[tuple[str, _Rules]] = []
 
     def push(self, base: str, lines: Iterable[str]) -> bool:
-        lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-        if not lines:
+        rules = _Rules(lines)
+        if rules.empty:
             return False
-        self._specs.append((base, pathspec.GitIgnoreSpec.from_lines(lines)))
+        self._specs.append((base, rules))
         return True
 
     def pop(self) -> None:
@@ -119,22 +174,30 @@ class _IgnoreStack:
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         probe = rel + "/" if is_dir else rel
-        for base, spec in reversed(self._specs):
+        for base, rules in reversed(self._specs):
             sub = probe[len(base) + 1 :] if base else probe
             if base and not probe.startswith(base + "/"):
                 continue
-            result = spec.check_file(sub)
-            if result.include is not None:
-                return bool(result.include)
+            decided = rules.check(sub, is_dir)
+            if decided is not None:
+                return decided
         return False
 
 
 def _read_ignore_file(path: str) -> list[str]:
+    """An ignore file's lines; none when it is a link, not a regular file, or too large."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read().splitlines()
-    except OSError:
+        fd = os.open(path, _FLAGS)
+    except (OSError, ValueError):
         return []
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode) or st.st_size > MAX_IGNORE_FILE_BYTES:
+            return []
+        data = fh.read(MAX_IGNORE_FILE_BYTES + 1)
+    if len(data) > MAX_IGNORE_FILE_BYTES:
+        return []
+    return data.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
 
 
 def _glob_matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -175,10 +238,9 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
     if root_path.is_file():
         st = root_path.stat()
         result = Scan(root=str(root_path.parent.resolve()))
-        result.files.append(
-            FileStat(root_path.name, str(root_path.resolve()), st.st_size, st.st_mtime_ns,
-                     st.st_ctime_ns, st.st_ino)
-        )
+        real = str(root_path.resolve())
+        result.files.append(FileStat(root_path.name, real, st.st_size, st.st_mtime_ns,
+                                     st.st_ctime_ns, st.st_ino, os.path.dirname(real)))
         return _finish(result, options)
     if not root_path.is_dir():
         raise SourceError(f"path {str(root)!r} is neither a file nor a folder", str(root))
@@ -196,12 +258,26 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
 
 def _finish(result: Scan, options: SourceOptions) -> Scan:
     """Paths without secrets (a key pasted into a file name), sorted."""
-    if options.redact_names:
-        result.files = [replace(f, path=redact_name(f.path)) for f in result.files]
-        result.skipped = [replace(s, path=redact_name(s.path)) for s in result.skipped]
+    def shown(path: str) -> str:
+        path = _printable(path)
+        return redact_name(path) if options.redact_names else path
+
+    result.files = [replace(f, path=shown(f.path)) for f in result.files]
+    result.skipped = [replace(s, path=shown(s.path)) for s in result.skipped]
     result.files.sort(key=lambda f: f.path)
     result.skipped.sort(key=lambda s: s.path)
     return result
+
+
+def _printable(path: str) -> str:
+    """A name that is not valid UTF-8 (its bytes kept as surrogates by the OS layer) shown
+    with U+FFFD in their place: output, cache and JSON need text. The file is still read
+    through its real name."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "replace")
+    return path
 
 
 def _walk(
@@ -222,6 +298,10 @@ def _walk(
         return
     except OSError as exc:
         result.skipped.append(Skipped(rel_dir or ".", f"unreadable folder: {exc.strerror}"))
+        return
+    if rel_dir.count("/") >= MAX_DEPTH - 1:
+        why = f"nested too deeply (more than {MAX_DEPTH} folders): not walked"
+        result.skipped.append(Skipped(rel_dir, why))
         return
     pushed = 0
     if options.use_ignore_files:
@@ -261,7 +341,11 @@ def _visit(
         return
     target = ""
     if is_link:
-        target = os.path.realpath(entry.path)
+        try:
+            target = os.path.realpath(entry.path)
+        except OSError:  # swapped while we looked (EINVAL from readlink)
+            result.skipped.append(Skipped(rel, "changed during the walk"))
+            return
         if not os.path.exists(target):
             result.skipped.append(Skipped(rel, "broken symlink"))
             return
@@ -294,8 +378,9 @@ def _visit(
     if not stat_mod.S_ISREG(st.st_mode):
         result.skipped.append(Skipped(rel, "not a regular file"))
         return
-    result.files.append(FileStat(rel, entry.path, st.st_size, st.st_mtime_ns,
-                                 st.st_ctime_ns, st.st_ino))
+    # A link inside the root is opened at its target, so no link is followed when reading.
+    result.files.append(FileStat(rel, target or entry.path, st.st_size, st.st_mtime_ns,
+                                 st.st_ctime_ns, st.st_ino, root))
 
 
 def _stat_failure(exc: OSError) -> str:
@@ -329,17 +414,52 @@ def read_source(fs: FileStat, options: SourceOptions | None = None) -> SourceFil
     if reason:
         return Skipped(fs.path, reason)
     try:
-        with open(fs.abspath, "rb") as fh:
+        fd = _open_source(fs)
+    except OSError as exc:
+        return Skipped(fs.path, _open_failure(exc))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):  # swapped for a FIFO or device since the scan
+            return Skipped(fs.path, "not a regular file (changed since the walk)")
+        try:
             # Read at most one byte past the limit: a file that grew since the scan
             # is still never pulled whole into memory.
             data = fh.read(options.max_file_bytes + 1)
-    except PermissionError:
-        return Skipped(fs.path, "unreadable: permission denied")
-    except OSError as exc:
-        return Skipped(fs.path, f"unreadable: {exc.strerror or exc}")
+        except OSError as exc:
+            return Skipped(fs.path, f"unreadable: {exc.strerror or exc}")
     if len(data) > options.max_file_bytes:
         return Skipped(fs.path, f"too large (> {options.max_file_bytes:,} bytes)")
     return classify_bytes(fs.path, data)
+
+
+def _open_source(fs: FileStat) -> int:
+    """A descriptor of the file, opened without following any link and without blocking
+    (a file swapped for a link or a FIFO after the walk fails here or at ``fstat``). From
+    the root, each folder is opened in turn with O_NOFOLLOW, so a folder swapped for a
+    link cannot lead out of the root either."""
+    rel = os.path.relpath(fs.abspath, fs.root) if fs.root else ""
+    if not rel or rel.startswith(os.pardir) or os.open not in os.supports_dir_fd:
+        return os.open(fs.abspath, _FLAGS)
+    parts = rel.split(os.sep)
+    fd = os.open(fs.root, _DIR_FLAGS)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        return os.open(parts[-1], _FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def _open_failure(exc: OSError) -> str:
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+        return "changed since the walk: now a symbolic link (not followed)"
+    if exc.errno == errno.ENOENT:
+        return "changed since the walk: no longer there"
+    if exc.errno == errno.EACCES:
+        return "unreadable: permission denied"
+    return f"unreadable: {exc.strerror or exc}"
 
 
 def classify_bytes(path: str, data: bytes) -> SourceFile | Skipped:

@@ -101,13 +101,13 @@ def test_a_1gb_file_is_skipped_without_being_read(root: Path,
     huge = root / "huge.py"
     with open(huge, "wb") as fh:
         fh.truncate(1 << 30)  # sparse: no disk used
-    real_open = open
+    real_open = sources_mod._open_source
 
-    def guarded_open(path: object, *args: object, **kwargs: object) -> object:
-        assert os.fspath(path) != str(huge), "the 1 GB file was opened"  # type: ignore[arg-type]
-        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+    def guarded_open(fs: sources_mod.FileStat) -> int:
+        assert fs.abspath != str(huge), "the 1 GB file was opened"
+        return real_open(fs)
 
-    monkeypatch.setattr(sources_mod, "open", guarded_open, raising=False)
+    monkeypatch.setattr(sources_mod, "_open_source", guarded_open)
     t = time.perf_counter()
     doc = build_json(root)
     assert time.perf_counter() - t < 20
@@ -183,13 +183,13 @@ def deny(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
 
             monkeypatch.setattr(os, "scandir", scandir)
         else:
-            real_open = open
+            real_open = sources_mod._open_source
 
-            def fake_open(p: object, *args: object, **kwargs: object) -> object:
-                refuse(p)
-                return real_open(p, *args, **kwargs)  # type: ignore[call-overload]
+            def fake_open(fs: sources_mod.FileStat) -> int:
+                refuse(fs.abspath)
+                return real_open(fs)
 
-            monkeypatch.setattr(sources_mod, "open", fake_open, raising=False)
+            monkeypatch.setattr(sources_mod, "_open_source", fake_open)
 
     yield deny_path
     for path, mode in reversed(modes):
