@@ -29,7 +29,7 @@ from .index import Index, IndexSettings, Progress, index_sources, open_index, sk
 from .models import APPROXIMATE_ENCODING, context_budget, estimate_cost, get_model
 from .rank import Weights, rank
 from .render import FORMATS, render_json
-from .sources import SourceOptions, documents_to_sources
+from .sources import SourceOptions, documents_to_sources, valid_text
 from .tokens import DEFAULT_ENCODING, Tokenizer, get_tokenizer
 from .types import Document, Pack, SourceTokens
 from .usage import append_usage, usage_log_path, usage_record
@@ -169,7 +169,8 @@ class Packer:
         Without a budget, the settings' model's context window is the budget (8000 tokens
         when no model is set).
         """
-        pack = self._pack(query, budget, format, reserve_output_tokens)
+        _check_arguments(query, budget, reserve_output_tokens)
+        pack = self._pack(valid_text(query), budget, format, reserve_output_tokens)
         self._log_usage(pack)
         return pack
 
@@ -279,6 +280,19 @@ class Packer:
         }
 
 
+def _check_arguments(query: object, budget: object, reserve: object) -> None:
+    """Wrong types fail here, clearly, not deep inside ranking or packing."""
+    if not isinstance(query, str):
+        hint = "; decode bytes to str first" if isinstance(query, (bytes, bytearray)) else ""
+        raise TypeError(f"query must be a str, not {type(query).__name__}{hint}")
+    for name, value, none_ok in (("budget", budget, True),
+                                 ("reserve_output_tokens", reserve, False)):
+        if (value is None and none_ok) or (isinstance(value, int) and not isinstance(value, bool)):
+            continue
+        raise TypeError(f"{name} must be a whole number of tokens{' or None' if none_ok else ''},"
+                        f" not {type(value).__name__} {value!r}")
+
+
 def _nothing_to_pack(path: str, index: Index) -> SourceError:
     skipped = skipped_list(index)
     if skipped:
@@ -315,8 +329,10 @@ def _split_sources(sources: Source | Sequence[Source]) -> tuple[list[str], list[
         return [os.fspath(sources)], []
     if _is_document(sources):
         return [], [_as_document(sources, 0)]
-    if isinstance(sources, (bytes, bytearray)):
-        raise SourceError("cannot pack bytes; decode them to str first")
+    if sources is None:
+        raise TypeError("sources must be a path, a document or a list of them, not None")
+    if isinstance(sources, (bytes, bytearray, memoryview)):
+        raise TypeError("cannot pack bytes; decode them to str first (or pass a path)")
     try:
         items = list(cast(Iterable[Any], sources))
     except TypeError:
@@ -336,6 +352,8 @@ def _split_sources(sources: Source | Sequence[Source]) -> tuple[list[str], list[
             if real not in seen_roots:  # the same root twice is indexed once
                 seen_roots.add(real)
                 roots.append(path)
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            raise TypeError(f"source {i} is bytes; decode it to str first")
         elif isinstance(item, str):
             if "\n" not in item and len(item) < 256 and ("/" in item or os.sep in item) \
                     and not any(ch.isspace() for ch in item):
@@ -459,6 +477,10 @@ def pack(
     replaced by ``[REDACTED:kind]`` markers (listed in ``stats["redactions"]``) unless
     ``redact=False``. ``usage_log`` (or ``$CONTEXTPACK_USAGE_LOG``) gets one JSON line.
     """
+    # Wrong types fail before anything else.
+    _check_arguments(query, budget, reserve_output_tokens)
+    if sources is None or isinstance(sources, (bytes, bytearray, memoryview)):
+        _split_sources(sources)  # raises the TypeError
     settings = Settings(
         encoding=encoding,
         tokenizer_file=os.fspath(tokenizer) if tokenizer is not None else None,

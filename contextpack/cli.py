@@ -146,7 +146,7 @@ def main() -> None:
               help="Append one JSON line per pack (time, query hash, tokens, cost) to FILE "
                    "[default: $CONTEXTPACK_USAGE_LOG].")
 @click.option("--query", default=None, help="What the context is for.")
-@click.option("--query-file", type=click.File("r", encoding="utf-8"), help="Read the query from a file.")
+@click.option("--query-file", type=click.File("rb"), help="Read the query from a file.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="markdown",
               show_default=True)
 @click.option("-o", "--output", type=OutputPath(dir_okay=False, writable=True),
@@ -173,7 +173,7 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_l
         raise click.UsageError("give --query or --query-file, not both")
     if budget is None and model is None:
         raise click.UsageError("give --budget N or --model NAME")
-    text = query_file.read() if query_file is not None else (query or "")
+    text = _query_text(query_file) if query_file is not None else (query or "")
 
     def work() -> None:
         from dataclasses import replace
@@ -211,6 +211,25 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_l
             click.echo(summary(result.stats["redactions"]), err=True)
 
     _run(work)
+
+
+def _query_text(fh: Any) -> str:
+    """A query file as text: UTF-8 (a BOM dropped); binary content is a usage error."""
+    data = fh.read(1_000_001)
+    name = getattr(fh, "name", "-")
+    if len(data) > 1_000_000:
+        raise click.BadParameter(f"{name!r} is over 1 MB; a query is a few paragraphs",
+                                 param_hint="--query-file")
+    try:
+        text: str = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"{name!r} is not UTF-8 text (byte {exc.start} is "
+                                 f"0x{data[exc.start]:02x}); save it as UTF-8",
+                                 param_hint="--query-file") from None
+    if "\0" in text:
+        raise click.BadParameter(f"{name!r} holds NUL bytes: a binary file, not a query",
+                                 param_hint="--query-file")
+    return text
 
 
 def _weights(pairs: tuple[str, ...]) -> Any:

@@ -207,6 +207,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}; fix the file", str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}); TOML files must be "
+                          "UTF-8", str(path)) from exc
+    except ValueError as exc:  # an integer of thousands of digits
+        raise ConfigError(f"{path} is not valid TOML: {exc}; fix the file", str(path)) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}", str(path)) from exc
 
@@ -226,10 +231,16 @@ def _kind(value: object) -> str:
             int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
 
 
+#: Larger budgets or sizes are typos: no model has a context window near it.
+MAX_NUMBER = 1 << 40
+
+
 def _budget(value: object, where: str, key: str, unit: str = "tokens") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{where}: {key!r} must be a positive whole number of {unit}, not "
-                          f"{value!r}", value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_NUMBER:
+        shown = f"{value!r}" if not isinstance(value, int) or value < 10**15 else \
+            f"a number of {value.bit_length()} bits"
+        raise ConfigError(f"{where}: {key!r} must be a positive whole number of {unit} up to "
+                          f"{MAX_NUMBER:,}, not {shown}", value)
     return value
 
 

@@ -25,6 +25,7 @@ that much else refers to.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, fields
 
@@ -65,7 +66,20 @@ class Weights:
 
             raise ConfigError(f"unknown ranking weights: {', '.join(sorted(unknown))}; "
                               f"known: {', '.join(sorted(known))}", sorted(unknown))
-        return cls(**{k: type(getattr(cls(), k))(v) for k, v in values.items()})
+        out = {}
+        for k, v in values.items():
+            kind = type(getattr(cls(), k))
+            try:
+                number = kind(v)
+                finite = math.isfinite(float(number))
+            except (TypeError, ValueError, OverflowError):
+                finite = False
+            if isinstance(v, bool) or not finite:
+                from .errors import ConfigError
+
+                raise ConfigError(f"ranking weight {k} must be a finite number, not {v!r}", v)
+            out[k] = number
+        return cls(**out)
 
 
 #: What a file is for: ranking weighs tests, docs and other text apart from code.

@@ -131,13 +131,22 @@ def markdown_header(h: Header) -> str:
 
 
 # ---------------------------------------------------------------------- xml
+# Characters XML 1.0 cannot hold, even in CDATA: most C0 controls, lone surrogates, and
+# U+FFFE/U+FFFF. Shown as U+FFFD so the document stays well-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
+
+
 def _xml_attr(value: str) -> str:
-    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (_xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("\n", " "))
 
 
 def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+    return "<![CDATA[" + _xml_text(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def xml_file_header(path: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat as stat_mod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -520,6 +521,15 @@ def is_minified(text: str) -> bool:
     return longest > 20_000 and lines < 50
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with lone surrogates (from ``surrogateescape`` decoding, or a bad
+    slice of UTF-16) as U+FFFD: every output must encode as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def documents_to_sources(docs: Iterable[Document | str],
                          redact: bool = True) -> Iterator[SourceFile]:
     """In-memory documents as sources; ids default to doc-0001, doc-0002... With
@@ -527,8 +537,10 @@ def documents_to_sources(docs: Iterable[Document | str],
     for i, doc in enumerate(docs, 1):
         if isinstance(doc, str):
             doc = Document(text=doc)
-        path = (redact_name(doc.id) if redact else doc.id) if doc.id else f"doc-{i:04d}"
-        text = doc.text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
+        name = valid_text(doc.id)
+        path = (redact_name(name) if redact else name) if name else f"doc-{i:04d}"
+        text = valid_text(doc.text).replace("\r\n", "\n").replace("\r", "\n")
+        text = text.replace("\x00", "\ufffd")
         yield SourceFile(
             path=path,
             text=text,
