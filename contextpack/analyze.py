@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -102,6 +104,41 @@ def _analyze_many(batch: list[SourceFile], redact: bool = True) -> list[FileAnal
     return [analyze(s, redact=redact) for s in batch]
 
 
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """Worker processes that end with the main process, even when it is killed (-9)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_die_with_parent,
+                               initargs=(os.getpid(),))
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer. Linux: the kernel kills the worker when its parent dies
+    (PR_SET_PDEATHSIG); elsewhere a thread polls for the parent's death."""
+    import signal
+    import threading
+
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="contextpack-parent-watch", daemon=True).start()
+
+
 def analyze_all(
     sources: Sequence[SourceFile],
     jobs: int | None = None,
@@ -122,10 +159,7 @@ def analyze_all(
     # Batches amortise pickling; many of them keep the cores evenly loaded.
     size = max(8, min(64, len(sources) // (jobs * 8) or 1))
     batches = [list(sources[i : i + size]) for i in range(0, len(sources), size)]
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with worker_pool(jobs) as pool:
         for result in pool.map(partial(_analyze_many, redact=redact), batches):
             yield from result
             if on_done:

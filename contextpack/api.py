@@ -23,7 +23,7 @@ from typing import Any, cast
 import numpy as np
 
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
-from .errors import ConfigError, SourceError
+from .errors import BudgetError, ConfigError, SourceError
 from .fit import PackOptions, fit
 from .index import Index, IndexSettings, Progress, index_sources, open_index, skipped_list
 from .models import APPROXIMATE_ENCODING, context_budget, estimate_cost, get_model
@@ -179,15 +179,33 @@ class Packer:
         if format not in FORMATS:
             raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}",
                               format)
-        room = context_budget(budget, self.settings.model, reserve_output_tokens)
+        total = budget
+        if total is None and self.settings.model:
+            total = get_model(self.settings.model).context_window
+        if reserve_output_tokens and total is not None and total - reserve_output_tokens <= 0:
+            room = 1  # no room at all: let fit say what the header needs, for the hint
+        else:
+            room = context_budget(budget, self.settings.model, reserve_output_tokens)
         t0 = time.perf_counter()
         ranking = rank(self.index, query, self.embedder, self.settings.weights)
         t_rank = time.perf_counter() - t0
         skipped = skipped_list(self.index)
         # The query ranks as given; the pack only ever shows it without secrets.
         query = self._shown_query(query)
-        fitted = fit(self.index, ranking, self.tokenizer, room, format, query,
-                     self.settings.pack, len(skipped))
+        try:
+            fitted = fit(self.index, ranking, self.tokenizer, room, format, query,
+                         self.settings.pack, len(skipped))
+        except BudgetError as exc:
+            if not reserve_output_tokens or exc.needed is None or total is None:
+                raise
+            need = exc.needed + reserve_output_tokens
+            less = total - exc.needed
+            alt = f", or --reserve {less} or less" if less >= 0 else ""
+            raise BudgetError(
+                f"budget {total} less the {reserve_output_tokens} tokens reserved for the "
+                f"answer leaves {max(total - reserve_output_tokens, 0)}, fewer than the "
+                f"header's {exc.needed}; pass --budget {need} or more{alt}",
+                total, need) from exc
         t_pack = time.perf_counter() - t0 - t_rank
         stats = self._stats(fitted.items, fitted.header.tokens, ranking, skipped, t_rank, t_pack)
         model = self.settings.model

@@ -104,11 +104,12 @@ def fit(
                    index.n_chunks, index.n_files, skipped_files)
     floor = tokenizer.count(render_text([], empty, text_fmt))
     if floor > budget:
+        need = _header_floor(empty, tokenizer, text_fmt, floor)
         raise BudgetError(
             f"budget {budget} is smaller than the header ({floor} tokens); "
-            f"pass --budget {floor} or more",
+            f"pass --budget {need} or more",
             budget,
-            floor,
+            need,
         )
     cands, dupes = _candidates(index, ranking, options)
     scrub = Scrubber.of(index.redactions)
@@ -150,6 +151,18 @@ def fit(
     items = _with_reasons(index, ranking, cands, items)
     kept = {(i.chunk.path, i.chunk.start_line) for i in items}
     return Fitted(tuple(items), text, header, _dropped(index, ranking, cands, dupes, kept))
+
+
+def _header_floor(empty: Header, tokenizer: Tokenizer, fmt: str, floor: int) -> int:
+    """The smallest budget whose own header fits it: the header states the budget, so a
+    longer number can cost a token more than the one that was too small."""
+    need = floor
+    for _ in range(4):
+        n = tokenizer.count(render_text([], replace(empty, budget=need, tokens=need), fmt))
+        if n <= need:
+            return need
+        need = n
+    return need + 8
 
 
 def _largest_prefix(cands: list[_Cand], room: int, limit: int, fmt: str,
