@@ -230,6 +230,11 @@ _KEYISH_LAST = frozenset({"key", "keys", "apikey", "appkey", "appid", "appsecret
 _LONG_HEX = re.compile(r"^[0-9a-fA-F]{24,}$")
 _TOKENISH = re.compile(r"^[A-Za-z0-9_+/=.-]{16,}$")
 _VERSION = re.compile(r"^[~^<>=!v]*\d+(?:\.[\dxX*]+)+(?:[-+.][\w.]+)?$")
+# A URL's password that is one lower-case word (and a digit or two) is an example:
+# postgresql://scott:tiger@localhost/test, amqp://guest:guest@, https://u:password1@.
+_PLAIN_WORD = re.compile(r"^[a-z]{3,12}\d{0,2}$")
+# A quoted "value" that is a regular expression: (?:...), [^...], \d
+_REGEXY = re.compile(r"\(\?[:=!<P]|\[\^|\\[dwsbDWS]")
 _UPPER_WORDS = re.compile(r"^_*[A-Z]+(?:[_-][A-Z]+)+_*$")  # YOUR_API_KEY: a placeholder
 # A quoted value with spaces is a passphrase only when no word of prose is in it.
 _PROSE = frozenset("""
@@ -617,6 +622,8 @@ def _plugin_spans(line: str, kind: str, plugin: Any) -> Iterator[tuple[int, int,
                 end -= 1
             if kind in _VALUE_KINDS and not _looks_secret(line[start:end]):
                 continue  # http://user:password@host in docs, curl -u user:$TOKEN
+            if kind == "url-password" and _PLAIN_WORD.match(line[start:end]):
+                continue  # scott:tiger@localhost, guest:guest@: the examples of docs
             if kind == "jwt":
                 try:
                     if not plugin.is_formally_valid(line[start:end]):
@@ -669,7 +676,7 @@ def _looks_secret(value: str, spaces: bool = False) -> bool:
         return False
     if v.lower() in _NON_SECRETS or _PLACEHOLDER.match(v) or _UUID.match(v):
         return False
-    if _VERSION.match(v) or _UPPER_WORDS.match(v):
+    if _VERSION.match(v) or _UPPER_WORDS.match(v) or _REGEXY.search(v):
         return False
     if _DOTTED.match(v) or _SNAKE_WORDS.match(v) or _FORMATTING.search(v):
         return False
