@@ -106,6 +106,18 @@ def _trie_pattern(words: Iterable[str]) -> str:
 
 
 _HINT_RE = re.compile(_trie_pattern(_HINTS))
+# What a file name, document id or URL must hold for ``redact_name`` to look closer: a
+# token's prefix, a URL's credentials or a query string (not words like "token", which
+# name many files: auth/tokens.py).
+_NAME_HINTS = (
+    "akia", "asia", "abia", "acca", "a3t", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+    "github_pat_", "glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "gr1348941",
+    "xox", "xapp-", "hooks.slack.com", "k_live_", "k_test_", "whsec_", "t3blbkfj", "sk-",
+    "aiza", "hf_", "npm_", "pypi-age", "sg.", "sq0csp-", "eyj", "shp", "_v1_", "lin_api_",
+    "pmak-", "dapi", "age-secret-key-", "gsk_", "r8_", "xai-", "pplx-", "dp.pt.", "atatt3",
+    "hvs.", "hvb.", "hvr.", "key-", "://", "=", "@",
+)
+_NAME_HINT_RE = re.compile(_trie_pattern(_NAME_HINTS))
 # passwords in URLs: cheap to test for separately ("@" and "://" are both rare)
 _URL_AUTH = re.compile(r"://[^\s/@:'\"]*:[^\s/@'\"]+@")
 
@@ -374,10 +386,21 @@ def _redact(text: str, path: str, values: dict[str, str]) -> tuple[str, list[Red
     return "\n".join(lines), found
 
 
+def redact_names(names: Sequence[str]) -> list[str]:
+    """``redact_name`` of each name; one pass of the hints over all of them picks the
+    few worth a closer look (a walk yields tens of thousands of paths)."""
+    out = list(names)
+    if any("\n" in n for n in out):
+        return [redact_name(n) for n in out]
+    for row in _rows_of(_NAME_HINT_RE, "\n".join(out).lower()):
+        out[row] = redact_name(out[row])
+    return out
+
+
 def redact_name(text: str) -> str:
     """A file name, document id or URL with token-shaped secrets, URL passwords and secret
     query parameters (``?apiKey=``, presigned URL signatures) replaced by markers."""
-    if not text or not _candidate_rows(text):
+    if not text or not _NAME_HINT_RE.search(text.lower()):
         return text
     spans: list[tuple[int, int, str]] = []
     if _any_plugin().search(text):
@@ -385,6 +408,11 @@ def redact_name(text: str) -> str:
             spans.extend(_plugin_spans(text, kind, plugin))
     spans.extend(_query_spans(text))
     return _apply(text, spans, 0, [], {}) if spans else text
+
+
+def _rows_of(hints: re.Pattern[str], low: str) -> list[int]:
+    """0-based rows of ``low`` where ``hints`` match, in order."""
+    return _rows_at(low, [m.start() for m in hints.finditer(low)])
 
 
 def _candidate_rows(text: str) -> list[int]:
@@ -396,6 +424,10 @@ def _candidate_rows(text: str) -> list[int]:
     if "@" in low and "://" in low:
         starts.extend(m.start() for m in _URL_AUTH.finditer(low))
         starts.sort()
+    return _rows_at(low, starts)
+
+
+def _rows_at(low: str, starts: list[int]) -> list[int]:
     rows: list[int] = []
     row = last = 0
     for pos in starts:

@@ -19,7 +19,7 @@ import pathspec
 
 from .chunk.languages import language_for_path
 from .errors import SourceError
-from .redact import redact_name
+from .redact import redact_name, redact_names
 from .types import Document, Skipped, SourceFile, digest
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -259,12 +259,13 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
 
 def _finish(result: Scan, options: SourceOptions) -> Scan:
     """Paths without secrets (a key pasted into a file name), sorted."""
-    def shown(path: str) -> str:
-        path = _printable(path)
-        return redact_name(path) if options.redact_names else path
-
-    result.files = [replace(f, path=shown(f.path)) for f in result.files]
-    result.skipped = [replace(s, path=shown(s.path)) for s in result.skipped]
+    items: list[FileStat | Skipped] = [*result.files, *result.skipped]
+    shown = [_printable(i.path) for i in items]
+    if options.redact_names:
+        shown = redact_names(shown)
+    items = [i if p == i.path else replace(i, path=p) for i, p in zip(items, shown, strict=True)]
+    result.files = [i for i in items if isinstance(i, FileStat)]
+    result.skipped = [i for i in items if isinstance(i, Skipped)]
     result.files.sort(key=lambda f: f.path)
     result.skipped.sort(key=lambda s: s.path)
     return result
