@@ -236,11 +236,12 @@ MAX_NUMBER = 1 << 40
 
 
 def _budget(value: object, where: str, key: str, unit: str = "tokens") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_NUMBER:
-        shown = f"{value!r}" if not isinstance(value, int) or value < 10**15 else \
-            f"a number of {value.bit_length()} bits"
-        raise ConfigError(f"{where}: {key!r} must be a positive whole number of {unit} up to "
-                          f"{MAX_NUMBER:,}, not {shown}", value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{where}: {key!r} must be a positive whole number of {unit}, not "
+                          f"{value!r}", value)
+    if value > MAX_NUMBER:  # shown by size: str() of a 5000-digit number raises
+        raise ConfigError(f"{where}: {key!r} must be at most {MAX_NUMBER:,} {unit}, not a "
+                          f"number of {value.bit_length()} bits", value)
     return value
 
 

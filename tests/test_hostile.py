@@ -277,8 +277,7 @@ def test_a_query_file_with_a_bom_works(root: Path, tmp_path: Path) -> None:
     ("config", "message"),
     [
         (b"[tool.contextpack]\nbudget = 99999999999999999999999\n",
-         "'budget' must be a positive whole number of tokens up to 1,099,511,627,776, not a "
-         "number of 77 bits"),
+         "'budget' must be at most 1,099,511,627,776 tokens, not a number of 77 bits"),
         (b"[tool.contextpack]\nbudget = " + b"9" * 5000 + b"\n", "is not valid TOML"),
         (b"[tool.contextpack]\nbudget = 500\n# caf\xe9\n",
          "pyproject.toml is not UTF-8 text (byte 37); TOML files must be UTF-8"),
