@@ -247,7 +247,8 @@ _VERSION = re.compile(r"^[~^<>=!v]*\d+(?:\.[\dxX*]+)+(?:[-+.][\w.]+)?$")
 _PLAIN_WORD = re.compile(r"^[a-z]{3,12}\d{0,2}$")
 # A quoted "value" that is a regular expression: (?:...), [^...], \d
 _REGEXY = re.compile(r"\(\?[:=!<P]|\[\^|\\[dwsbDWS]")
-_UPPER_WORDS = re.compile(r"^_*[A-Z]+(?:[_-][A-Z]+)+_*$")  # YOUR_API_KEY: a placeholder
+_UPPER_WORDS = re.compile(r"^_*[A-Z][A-Z0-9]*(?:[_-][A-Z0-9]+)+_*$")  # YOUR_API_KEY, ENV_VAR1
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")  # test_schema_2, my_name_1
 # A quoted value with spaces is a passphrase only when no word of prose is in it.
 _PROSE = frozenset("""
     a an the your you enter please is are was be to of for and or not new old confirm
@@ -593,7 +594,9 @@ def _query_spans(line: str) -> Iterator[tuple[int, int, str]]:
     for m in _QUERY_PARAM.finditer(line):
         name = m.group("name")
         kind = _secret_name(name) or ("api-key" if name.lower() in _QUERY_NAMES else "")
-        if kind and _looks_secret(m.group("value")):
+        value = m.group("value")
+        # a key in a URL has digits; ?key=value... in docs has none
+        if kind and any(c.isdigit() for c in value) and _looks_secret(value):
             yield m.start("value"), m.end("value"), kind
 
 
@@ -608,8 +611,10 @@ def _decodes_to_credentials(value: str) -> bool:
 def _name_kind(name: str, value: str, quoted: bool) -> str:
     """The kind of secret ``name = value`` holds, or '' when it holds none."""
     kind = _secret_name(name)
-    if kind:
-        return kind if _looks_secret(value, spaces=quoted and kind == "password") else ""
+    if kind == "password":
+        return kind if _looks_secret(value, spaces=quoted) else ""
+    if kind:  # tokens and keys are long: token="Red-1" names a colour
+        return kind if len(value.strip()) >= 8 and _looks_secret(value) else ""
     return "api-key" if _keyish(name) and _looks_random(value) else ""
 
 
@@ -708,7 +713,9 @@ def _looks_secret(value: str, spaces: bool = False) -> bool:
         return False
     if v.lower() in _NON_SECRETS or _PLACEHOLDER.match(v) or _UUID.match(v):
         return False
-    if _VERSION.match(v) or _UPPER_WORDS.match(v) or _REGEXY.search(v):
+    if _VERSION.match(v) or _UPPER_WORDS.match(v) or _IDENTIFIER.match(v) or _REGEXY.search(v):
+        return False
+    if v.startswith("<<") and v.endswith(">>"):
         return False
     if _DOTTED.match(v) or _SNAKE_WORDS.match(v) or _FORMATTING.search(v):
         return False

@@ -173,6 +173,12 @@ def test_document_ids_and_urls_are_redacted_in_every_output() -> None:
         ("a.py", 'CACHE_KEY = "user-profile-v2"'),
         ("Dockerfile", "ARG PYTHON_VERSION=3.12"),
         ("settings.yaml", "password_reset_timeout: 3600"),
+        ("a.py", 'url = "postgresql://scott:tiger@localhost/test"'),
+        ("a.rst", "    mysql+aiomysql://user:password@host:port/dbname[?key=value&key=value...]"),
+        ("a.py", "qtoken = '(?:\"[^\"]+\"|[A-Za-z0-9_]+?)'"),
+        ("a.py", 'red1 = Room(token="Red-1", color=red)'),
+        ("a.py", 'e2 = eng.execution_options(logging_token="my_name_2")'),
+        ("a.py", "def test_config(self, key='CELERY_HARNESS_CFG1'):"),
     ],
 )
 def test_false_positives_stay_out(path: str, line: str) -> None:
