@@ -126,12 +126,7 @@ def _read_small(path: Path, limit: int) -> bytes | None:
 
 
 def snapshot_path(folder: Path, root: str, variant: str) -> Path:
-<<<<<<< HEAD
     """One snapshot per (root, variant); roots get their own folder in a shared cache."""
-=======
-    """One snapshot per (root, tokenizer, embedder); roots get their own file in a shared cache."""
-    root_key = hashlib.blake2b(os.fsencode(os.path.realpath(root)), digest_size=8).hexdigest()
->>>>>>> 3fce510 (paths: names redacted in one pass over the walk (token prefixes, URL credentials, query strings); a root whose name is not UTF-8 keys its cache by bytes (store.py, two calls))
     var_key = hashlib.blake2b(variant.encode(), digest_size=6).hexdigest()
     return folder / "roots" / _path_key(root) / f"snapshot-{var_key}.bin"
 
