@@ -108,6 +108,10 @@ def test_a_value_redacted_in_one_file_leaves_every_other_file_of_the_pack(
     text = p.pack("box", 4000).text
     assert "Kq7vZp2WxR9tLm4N" not in text
     assert "The box answers to [REDACTED:password] until Friday." in text
+    # and from the cache alone (the values' keyed hashes travel with the redactions)
+    warm = Packer(root, Settings(embedder="none", cache_dir=str(tmp_path / "c")))
+    assert warm.index.stats.get("cache") == "warm"
+    assert warm.pack("box", 4000).text == text
     # a fresh build scrubs before anything is stored
     fresh = tmp_path / "c2"
     Packer(root, Settings(embedder="none", cache_dir=str(fresh)))

@@ -61,7 +61,7 @@ def dump_index(index: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "paths": list(index.paths), "digests": list(index.digests),
         "stamps": [list(s) for s in index.stamps], "languages": list(index.languages),
         "file_tokens": [int(n) for n in index.file_tokens], "notes": list(index.notes),
-        "redactions": [[[r.line, r.kind] for r in rs] for rs in index.redactions],
+        "redactions": [[[r.line, r.kind, r.fingerprint] for r in rs] for rs in index.redactions],
         "skipped": [[p, list(stamp), reason] for p, (stamp, reason) in
                     sorted(index.skipped.items())],
         "stats": _plain(index.stats),
@@ -108,8 +108,7 @@ def load_index(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         ix.languages = [str(x) for x in meta["languages"]]
         ix.file_tokens = [int(x) for x in meta["file_tokens"]]
         ix.notes = [str(x) for x in meta["notes"]]
-        ix.redactions = [tuple(Redaction(int(line), str(kind)) for line, kind in rs)
-                         for rs in meta["redactions"]]
+        ix.redactions = [tuple(_redaction(r) for r in rs) for rs in meta["redactions"]]
         ix.skipped = {str(p): (tuple(int(x) for x in stamp), str(reason))
                       for p, stamp, reason in meta["skipped"]}
         ix.stats = dict(meta["stats"])
@@ -341,10 +340,16 @@ def encode_analysis(a: Any) -> bytes:
                c.parent, c.part, c.parts, list(c.defs), list(c.refs)] for c in a.chunks]
     body = {"path": a.path, "digest": a.digest, "language": a.language,
             "decoded_with": a.decoded_with, "note": a.note,
-            "redactions": [[r.line, r.kind] for r in a.redactions],
+            "redactions": [[r.line, r.kind, r.fingerprint] for r in a.redactions],
             "chunks": chunks, "terms": list(a.terms)}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(
         "utf-8", "surrogatepass")
+
+
+def _redaction(row: Any) -> Redaction:
+    """[line, kind] or [line, kind, fingerprint] (keyed hashes: see redact.Scrubber)."""
+    line, kind, *rest = row
+    return Redaction(int(line), str(kind), str(rest[0]) if rest else "")
 
 
 def decode_analysis(data: bytes | memoryview) -> Any:
@@ -366,8 +371,7 @@ def decode_analysis(data: bytes | memoryview) -> Any:
         return FileAnalysis(path=path, digest=str(body["digest"]), language=lang,
                             decoded_with=str(body["decoded_with"]), chunks=chunks,
                             terms=terms, note=str(body["note"]),
-                            redactions=tuple(Redaction(int(ln), str(k))
-                                             for ln, k in body["redactions"]))
+                            redactions=tuple(_redaction(r) for r in body["redactions"]))
     except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise ValueError(f"not an analysis: {exc}") from exc
 
