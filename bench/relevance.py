@@ -147,9 +147,49 @@ class ResultCache:
 
 
 # ---------------------------------------------------------------- contextpack
-def run_contextpack(root: Path, query: str, budget: int, args, cache: Path) -> dict:
+def check_contract(data: dict, budget: int) -> tuple[list, object, list[str]]:
+    """Items ([path, start, end, view, tokens, kind, symbol]), tokens and the contract
+    violations of a parsed `--format json` pack: budget field, token count re-counted
+    with cl100k, views."""
     from baselines import count_tokens
 
+    viol = []
+    tokens = data.get("tokens")
+    if data.get("budget") != budget:
+        viol.append(f"budget field {data.get('budget')} != {budget}")
+    if not isinstance(tokens, int) or tokens > budget:
+        viol.append(f"tokens {tokens} > budget {budget}")
+    ctx = data.get("context")
+    if not isinstance(ctx, str):
+        viol.append("no context string")
+    else:
+        n = count_tokens(ctx)
+        if n != tokens:
+            viol.append(f"context re-counts to {n} tokens, JSON says {tokens}")
+        if n > budget:
+            viol.append(f"context re-counts to {n} > budget {budget}")
+    items = []
+    for it in data.get("items") or []:
+        try:
+            items.append(
+                [
+                    it["path"],
+                    int(it["start_line"]),
+                    int(it["end_line"]),
+                    it["view"],
+                    it.get("tokens"),
+                    it.get("kind"),
+                    it.get("symbol"),
+                ]
+            )
+            if it["view"] not in ("full", "skeleton", "mention"):
+                viol.append(f"unknown view {it['view']!r}")
+        except (KeyError, TypeError, ValueError) as e:
+            viol.append(f"bad item {it!r:.120} ({e})")
+    return items, tokens, viol
+
+
+def run_contextpack(root: Path, query: str, budget: int, args, cache: Path) -> dict:
     exe = contextpack_exe()
     if not exe:
         return {"error": "contextpack CLI not found on PATH (pip install -e . in the venv)"}
@@ -193,39 +233,7 @@ def run_contextpack(root: Path, query: str, budget: int, args, cache: Path) -> d
         data = json.loads(r.stdout)
     except ValueError as e:
         return {"error": f"stdout is not JSON ({e}): {r.stdout[:200]!r}", "seconds": dt}
-    viol = []
-    tokens = data.get("tokens")
-    if data.get("budget") != budget:
-        viol.append(f"budget field {data.get('budget')} != {budget}")
-    if not isinstance(tokens, int) or tokens > budget:
-        viol.append(f"tokens {tokens} > budget {budget}")
-    ctx = data.get("context")
-    if not isinstance(ctx, str):
-        viol.append("no context string")
-    else:
-        n = count_tokens(ctx)
-        if n != tokens:
-            viol.append(f"context re-counts to {n} tokens, JSON says {tokens}")
-        if n > budget:
-            viol.append(f"context re-counts to {n} > budget {budget}")
-    items = []
-    for it in data.get("items") or []:
-        try:
-            items.append(
-                [
-                    it["path"],
-                    int(it["start_line"]),
-                    int(it["end_line"]),
-                    it["view"],
-                    it.get("tokens"),
-                    it.get("kind"),
-                    it.get("symbol"),
-                ]
-            )
-            if it["view"] not in ("full", "skeleton", "mention"):
-                viol.append(f"unknown view {it['view']!r}")
-        except (KeyError, TypeError, ValueError) as e:
-            viol.append(f"bad item {it!r:.120} ({e})")
+    items, tokens, viol = check_contract(data, budget)
     if viol:
         log(f"!!! CONTRACT VIOLATION contextpack {root.parent.name} @{budget}: {'; '.join(viol)}")
     return {
