@@ -47,10 +47,9 @@ KINDS = ("code", "prose", "documents")
 SPLITS = ("tune", "heldout")
 STYLES = ("plain", "identifier")
 MIN_BUDGET, MAX_BUDGET = 3000, 16000
-# Dense re-ranks only the chunks of the files BM25 ranks highest for the question: MiniLM
-# embeds ~20 chunks/s on the shared 2-core machine, too slow for whole packages.
-DENSE_FILES = 20
-DENSE_MAX_CHUNKS = 300
+# Dense re-ranks only BM25's best chunks for the question: MiniLM embeds ~20 chunks/s on a free
+# core and a few per second on the shared 2-core machine, too slow for whole packages.
+DENSE_CHUNKS = 80
 METRICS = ("gold_full", "gold_seen", "file_found")
 LABELS = {"gold_full": "gold-in-full", "gold_seen": "gold-seen", "file_found": "file found"}
 log = C.log
@@ -228,35 +227,36 @@ class Baselines:
         return self.B.pack_bm25_chunks(idx, query, budget, self.vocab, self.counter)
 
     def dense(self, idx, query: str, budget: int):
-        """MiniLM over the chunks of the DENSE_FILES files BM25 ranks highest (whole files,
-        in rank order, until DENSE_MAX_CHUNKS chunks; at least one file)."""
+        """MiniLM over the DENSE_CHUNKS chunks BM25 ranks highest (a re-ranker: the candidates
+        are BM25's, their order is the cosine's)."""
         B = self.B
         if self.model is None:
             self.store = B.EmbeddingStore(self.cache / "embeddings.sqlite")
             self.model = B.DenseModel(self.jobs)
-        s = idx.bm25_files.scores(self.vocab.encode(B.text_terms(query), add=False))
-        chosen, n = [], 0
-        for i in B._ranked(s, DENSE_FILES):
-            fi = idx.files[i]
-            if chosen and n + len(fi.chunks) > DENSE_MAX_CHUNKS:
-                continue
-            chosen.append(fi)
-            n += len(fi.chunks)
-        cf, ci = [], []
-        for k, fi in enumerate(chosen):
-            cf += [k] * len(fi.chunks)
-            ci += range(len(fi.chunks))
-        sub = B.CorpusIndex(idx.root, chosen, B.np.array(cf, B.np.int32),
-                            B.np.array(ci, B.np.int32))
-        pairs = [kt for fi in chosen for kt in B.chunk_embed_keys(fi)]
-        missing = set(self.store.missing([k for k, _ in pairs]))
-        todo = list({k: t for k, t in pairs if k in missing}.items())
+        s = idx.bm25_chunks.scores(self.vocab.encode(B.text_terms(query), add=False))
+        top = [int(k) for k in B._ranked(s, DENSE_CHUNKS) if s[k] > 0]
+        files, cf, ci = [], [], []
+        where: dict[int, int] = {}
+        for k in top:
+            f = int(idx.chunk_file[k])
+            if f not in where:
+                where[f] = len(files)
+                files.append(idx.files[f])
+            cf.append(where[f])
+            ci.append(int(idx.chunk_idx[k]))
+        keys = []
+        for f, j in zip(cf, ci, strict=True):
+            fi = files[f]
+            keys.append(B.chunk_embed_keys(fi)[j])
+        missing = set(self.store.missing([k for k, _ in keys]))
+        todo = list({k: t for k, t in keys if k in missing}.items())
         if todo:
             vecs = self.model.encode([t for _, t in todo])
             self.store.put_many([(k, v) for (k, _), v in zip(todo, vecs, strict=True)])
-        mat, miss = B.corpus_matrix(sub, self.store)
-        if miss:
-            raise RuntimeError(f"{miss} chunks lack embeddings")
+        got = self.store.get_many([k for k, _ in keys])
+        mat = B.np.array([got[k] for k, _ in keys], B.np.float32).reshape(len(keys), -1)
+        sub = B.CorpusIndex(idx.root, files, B.np.array(cf, B.np.int32),
+                            B.np.array(ci, B.np.int32))
         qvec = self.model.encode([query])[0]
         return B.pack_dense(sub, qvec, mat, budget, self.counter)
 
@@ -277,7 +277,7 @@ def fingerprints(packers, args) -> dict[str, str]:
             fps[pk] = RV.fingerprint("contextpack", args)
         else:
             base = RV.fingerprint("bm25-chunks", args)
-            extra = f"{DENSE_FILES}|{DENSE_MAX_CHUNKS}" if pk == "dense" else ""
+            extra = f"rerank{DENSE_CHUNKS}" if pk == "dense" else ""
             fps[pk] = hashlib.sha1(f"{base}|{extra}".encode()).hexdigest()[:12]
     return fps
 
@@ -512,27 +512,31 @@ def plot(records, out_png: Path, packers):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = [("overall", lambda r: True)]
-    groups += [(k, (lambda k: lambda r: r["kind"] == k)(k)) for k in KINDS
-               if any(r["kind"] == k for r in records)]
+    # (label, field, value): overall, corpus kinds, code per language, styles
+    groups = [("overall", None, None)]
+    groups += [(k, "kind", k) for k in KINDS if any(r["kind"] == k for r in records)]
     langs = sorted({r["language"] for r in records if r["kind"] == "code"})
-    groups += [(lg, (lambda lg: lambda r: r["kind"] == "code" and r["language"] == lg)(lg))
-               for lg in langs]
-    groups += [(s, (lambda s: lambda r: r["style"] == s)(s)) for s in STYLES]
+    groups += [(lg, "language", lg) for lg in langs]
+    groups += [(st, "style", st) for st in STYLES]
+
+    def members(pk, field, value):
+        return [r for r in records if r["packer"] == pk
+                and (field is None or r[field] == value)
+                and (field != "language" or r["kind"] == "code")]
+
     fig, axes = plt.subplots(2, 1, figsize=(max(10, 0.9 * len(groups) * len(packers) / 2), 7),
                              sharex=True)
     width = 0.8 / max(1, len(packers))
     for ax, m in zip(axes, ("gold_full", "gold_seen"), strict=True):
         for j, pk in enumerate(packers):
-            ys = [100 * (_mean([r for r in records if r["packer"] == pk and f(r)], m) or 0)
-                  for _, f in groups]
+            ys = [100 * (_mean(members(pk, f, v), m) or 0) for _, f, v in groups]
             ax.bar([i + (j - (len(packers) - 1) / 2) * width for i in range(len(groups))], ys,
                    width, label=pk)
         ax.set_ylabel(f"{LABELS[m]} (%)")
         ax.set_ylim(0, 100)
         ax.grid(axis="y", alpha=0.3)
     axes[1].set_xticks(range(len(groups)))
-    axes[1].set_xticklabels([g for g, _ in groups], rotation=30, ha="right")
+    axes[1].set_xticklabels([g for g, _, _ in groups], rotation=30, ha="right")
     axes[0].legend(fontsize=8, ncol=len(packers))
     n = len({(r["project"], r["qid"]) for r in records})
     axes[0].set_title(f"contextpack breadth bench: {n} questions (code per language, prose, "
@@ -550,10 +554,10 @@ def write_report(records, projects, args, packers):
         "commit": RV.git_commit(),
         "command": "python bench/breadth.py " + " ".join(sys.argv[1:]),
         "packers": packers,
-        "dense_note": (f"dense ranks only the chunks of the {DENSE_FILES} files BM25 ranks "
-                       f"highest for the question (whole files in rank order, at most "
-                       f"{DENSE_MAX_CHUNKS} chunks): MiniLM on CPU is too slow for whole "
-                       "packages" if "dense" in packers else ""),
+        "dense_note": (f"dense re-ranks the {DENSE_CHUNKS} chunks BM25 ranks highest for the "
+                       "question by MiniLM cosine (MiniLM on the shared CPU is too slow for "
+                       "whole packages); its misses beyond those are BM25's"
+                       if "dense" in packers else ""),
     }
     raw = args.out / "breadth_raw.jsonl"
     with open(raw, "w", encoding="utf-8") as f:
@@ -562,7 +566,10 @@ def write_report(records, projects, args, packers):
             f.write(json.dumps(r) + "\n")
     (args.out / "breadth.md").write_text(markdown(records, projects, meta, packers),
                                          encoding="utf-8")
-    plot(records, args.out / "breadth.png", packers)
+    try:
+        plot(records, args.out / "breadth.png", packers)
+    except ImportError:  # matplotlib comes with the `bench` extra
+        log("matplotlib missing (pip install -e '.[bench]'): no breadth.png")
     log(f"wrote {args.out / 'breadth.md'}, breadth.png, {raw.name}")
 
 
