@@ -50,8 +50,10 @@ MIN_BUDGET, MAX_BUDGET = 3000, 16000
 # Dense re-ranks only BM25's best chunks for the question: MiniLM embeds ~20 chunks/s on a free
 # core and a few per second on the shared 2-core machine, too slow for whole packages.
 DENSE_CHUNKS = 80
-METRICS = ("gold_full", "gold_seen", "file_found")
-LABELS = {"gold_full": "gold-in-full", "gold_seen": "gold-seen", "file_found": "file found"}
+METRICS = ("gold_full", "gold_seen", "file_found", "text_full")
+LABELS = {"gold_full": "gold-in-full", "gold_seen": "gold-seen", "file_found": "file found",
+          "text_full": "answer text in full"}
+TEXT_MIN_CHARS = 8  # lines shorter than this (braces, `return;`) say nothing about a copy
 log = C.log
 
 
@@ -140,11 +142,39 @@ def gold_targets(q: dict) -> dict:
     }
 
 
-def score(items: list, q: dict) -> dict:
+def _text_lines(lines: list[str]) -> set[str]:
+    return {x.strip() for x in lines if len(x.strip()) >= TEXT_MIN_CHARS}
+
+
+def text_in_full(items: list, q: dict, files: dict[str, str]) -> float | None:
+    """Share of gold spans at least half of whose telling lines (stripped, 8+ characters)
+    appear in full-view items of ANY file: a copy of the answer (a dist/ bundle, a compiled
+    twin) counts, where gold-in-full wants the span itself."""
+    if not files:
+        return None
+    split = {}
+
+    def lines_of(path):
+        if path not in split:
+            split[path] = files.get(path, "").split("\n")
+        return split[path]
+
+    packed: set[str] = set()
+    for i in items:
+        if i[3] == "full" and i[0] in files:
+            packed |= _text_lines(lines_of(i[0])[int(i[1]) - 1 : int(i[2])])
+    hits = []
+    for g in q["gold"]:
+        want = _text_lines(lines_of(g["path"])[int(g["start"]) - 1 : int(g["end"])])
+        hits.append(bool(want) and 2 * len(want & packed) >= len(want))
+    return sum(hits) / len(hits)
+
+
+def score(items: list, q: dict, files: dict[str, str] | None = None) -> dict:
     packed = [{"path": i[0], "start_line": i[1], "end_line": i[2], "view": i[3]} for i in items]
     s = S.score_pack(packed, gold_targets(q))
     return {"gold_full": s["func_body"], "gold_seen": s["func_seen"],
-            "file_found": s["file_recall"]}
+            "file_found": s["file_recall"], "text_full": text_in_full(items, q, files or {})}
 
 
 def gold_in_corpus(q: dict, files: dict[str, str]) -> list[str]:
@@ -350,7 +380,7 @@ def run(projects: list[dict], args) -> list[dict]:
                     "error": rec.get("error"), "violations": rec.get("violations") or [],
                     "items": rec.get("items") or [],
                 }
-                out["scores"] = (score(out["items"], q) if not out["error"]
+                out["scores"] = (score(out["items"], q, by_path) if not out["error"]
                                  else dict.fromkeys(METRICS, 0.0))
                 records.append(out)
         log(f"{p['name']}: {len(qs)} questions done ({time.time() - t0:.0f}s)")
@@ -372,7 +402,7 @@ def group_table(records, packers, key, title, order=None) -> list[str]:
         groups[r[key]].append(r)
     names = [g for g in (order or []) if g in groups] + sorted(
         g for g in groups if g not in (order or []))
-    L = [f"## {title}\n", "Cells: gold-in-full / gold-seen (percent).\n",
+    L = [f"## {title}\n", "Cells: gold-in-full / gold-seen / answer text in full (percent).\n",
          "| " + key + " | questions | " + " | ".join(packers) + " |",
          "|---|---:|" + "---:|" * len(packers)]
     for g in names:
@@ -381,7 +411,8 @@ def group_table(records, packers, key, title, order=None) -> list[str]:
         cells = []
         for pk in packers:
             recs = [r for r in sub if r["packer"] == pk]
-            cells.append(f"{pct(_mean(recs, 'gold_full'))} / {pct(_mean(recs, 'gold_seen'))}"
+            cells.append(" / ".join(pct(_mean(recs, m)) for m in ("gold_full", "gold_seen",
+                                                                  "text_full"))
                          if recs else "—")
         L.append(f"| {g} | {n} | " + " | ".join(cells) + " |")
     L.append("")
@@ -389,9 +420,9 @@ def group_table(records, packers, key, title, order=None) -> list[str]:
 
 
 def overall_table(records, packers) -> list[str]:
-    L = ["| packer | packs | gold-in-full | gold-seen | file found | mean tokens | "
-         "s/pack median | errors | budget violations |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    L = ["| packer | packs | gold-in-full | gold-seen | file found | answer text in full | "
+         "mean tokens | s/pack median | errors | budget violations |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for pk in packers:
         recs = [r for r in records if r["packer"] == pk]
         if not recs:
@@ -401,6 +432,7 @@ def overall_table(records, packers) -> list[str]:
         L.append(
             f"| {pk} | {len(recs)} | {pct(_mean(recs, 'gold_full'))} | "
             f"{pct(_mean(recs, 'gold_seen'))} | {pct(_mean(recs, 'file_found'))} | "
+            f"{pct(_mean(recs, 'text_full'))} | "
             f"{statistics.mean(toks) if toks else 0:.0f} | "
             f"{statistics.median(secs) if secs else 0:.2f} | "
             f"{sum(1 for r in recs if r.get('error'))} | "
@@ -475,8 +507,10 @@ def markdown(records, projects, meta, packers) -> str:
     L.append("Metrics (percent, mean over questions): **gold-in-full** share of a question's "
              "gold spans at least half covered by full-view items; **gold-seen** share whose "
              "first line is in a full or skeleton item; **file found** share of gold files "
-             "with any full/skeleton item. A failed pack scores 0. Budgets are each "
-             "question's own (3k-16k cl100k tokens). See `bench/README.md`.\n")
+             "with any full/skeleton item; **answer text in full** share of gold spans at least "
+             "half of whose lines (stripped, 8+ characters) appear in full items of any file, "
+             "so a copy in a dist/ bundle or compiled twin counts. A failed pack scores 0. "
+             "Budgets are each question's own (3k-16k cl100k tokens). See `bench/README.md`.\n")
     L += counts_section(projects, records)
     L.append("## Overall\n")
     L += overall_table(records, packers)

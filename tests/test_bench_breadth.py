@@ -26,7 +26,7 @@ def test_score_counts_full_for_in_full_and_skeleton_for_seen():
     q = {"gold": [{"path": "retry.py", "start": 6, "end": 8}]}
     assert breadth.score([item(1, 8)], q)["gold_full"] == 1.0
     assert breadth.score([item(7, 8)], q) == {"gold_full": 1.0, "gold_seen": 0.0,
-                                               "file_found": 1.0}
+                                               "file_found": 1.0, "text_full": None}
     assert breadth.score([item(6, 6)], q)["gold_full"] == 0.0  # 1 of 3 lines: under half
     s = breadth.score([item(6, 8, "skeleton")], q)
     assert (s["gold_full"], s["gold_seen"]) == (0.0, 1.0)
@@ -38,6 +38,17 @@ def test_two_gold_spans_score_half_each():
     q = {"gold": [{"path": "a.py", "start": 1, "end": 4}, {"path": "b.py", "start": 10, "end": 11}]}
     s = breadth.score([["a.py", 1, 4, "full"]], q)
     assert (s["gold_full"], s["file_found"]) == (0.5, 0.5)
+
+
+def test_answer_text_counts_a_copy_in_another_file():
+    src = "def settle(resolve, reject, response):\n    if response.ok:\n        resolve(response)\n"
+    bundle = "// bundle\n" + src.replace("def settle", "def settle_")  # a twin, 2 of 3 lines
+    files = {"lib/settle.py": src, "dist/bundle.py": bundle, "other.py": "x = 1\n"}
+    q = {"gold": [{"path": "lib/settle.py", "start": 1, "end": 3}]}
+    s = breadth.score([["dist/bundle.py", 1, 4, "full"]], q, files)
+    assert (s["gold_full"], s["text_full"]) == (0.0, 1.0)
+    assert breadth.score([["dist/bundle.py", 1, 4, "skeleton"]], q, files)["text_full"] == 0.0
+    assert breadth.score([["other.py", 1, 1, "full"]], q, files)["text_full"] == 0.0
 
 
 def test_check_project_rejects_malformed_questions():
