@@ -58,10 +58,9 @@ def main(argv=None) -> int:
             print("=" * 100)
             print(f"{q['id']} [{q['style']}, {q['language']}, {q['budget']}]: {q['question']}")
             print(f"checked: {q.get('checked', '')}")
-            for g in q["gold"]:
-                lines = files[g["path"]].split("\n")
-                a, b = int(g["start"]), int(g["end"])
-                print(f"--- {g['path']}:{a}-{b}")
+            for path, a, b in [sp for g in q["gold"] for sp in BR.alternatives(g)]:
+                lines = files[path].split("\n")
+                print(f"--- {path}:{a}-{b}")
                 head = list(range(a, b + 1))
                 if len(head) > args.max_lines:  # first lines, then the last three
                     head = head[: args.max_lines - 3] + [0] + head[-3:]

@@ -26,7 +26,8 @@ def test_score_counts_full_for_in_full_and_skeleton_for_seen():
     q = {"gold": [{"path": "retry.py", "start": 6, "end": 8}]}
     assert breadth.score([item(1, 8)], q)["gold_full"] == 1.0
     assert breadth.score([item(7, 8)], q) == {"gold_full": 1.0, "gold_seen": 0.0,
-                                               "file_found": 1.0, "text_full": None}
+                                               "file_found": 1.0, "text_full": None,
+                                               "strict_full": 1.0}
     assert breadth.score([item(6, 6)], q)["gold_full"] == 0.0  # 1 of 3 lines: under half
     s = breadth.score([item(6, 8, "skeleton")], q)
     assert (s["gold_full"], s["gold_seen"]) == (0.0, 1.0)
@@ -38,6 +39,19 @@ def test_two_gold_spans_score_half_each():
     q = {"gold": [{"path": "a.py", "start": 1, "end": 4}, {"path": "b.py", "start": 10, "end": 11}]}
     s = breadth.score([["a.py", 1, 4, "full"]], q)
     assert (s["gold_full"], s["file_found"]) == (0.5, 0.5)
+
+
+def test_an_alternative_span_counts_but_not_for_strict():
+    q = {"gold": [{"path": "parser.rs", "start": 10, "end": 20,
+                   "alt": [{"path": "arg.rs", "start": 1, "end": 4}]}]}
+    s = breadth.score([["arg.rs", 1, 4, "full"]], q)
+    assert (s["gold_full"], s["gold_seen"], s["file_found"], s["strict_full"]) == (1, 1, 1, 0)
+    assert breadth.score([["parser.rs", 10, 20, "full"]], q)["strict_full"] == 1.0
+    bad = {"name": "x", "source": {"kind": "local", "path": "x"}, "kind": "code",
+           "split": "tune", "questions": [{**q, "id": "x-1", "question": "?", "language": "rust",
+                                           "style": "plain", "budget": 3000}]}
+    bad["questions"][0]["gold"][0]["alt"][0]["start"] = 0
+    assert "bad span arg.rs:0-4" in " ".join(breadth.check_project(bad))
 
 
 def test_answer_text_counts_a_copy_in_another_file():
