@@ -600,7 +600,7 @@ def plot(records, out_png: Path, packers):
         for j, pk in enumerate(packers):
             ys = [100 * (_mean(members(pk, f, v), m) or 0) for _, f, v in groups]
             ax.bar([i + (j - (len(packers) - 1) / 2) * width for i in range(len(groups))], ys,
-                   width, label=pk)
+                   width, label=f"{pk} ({len(members(pk, None, None))} questions)")
         ax.set_ylabel(f"{LABELS[m]} (%)")
         ax.set_ylim(0, 100)
         ax.grid(axis="y", alpha=0.3)
