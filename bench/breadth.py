@@ -50,6 +50,7 @@ MIN_BUDGET, MAX_BUDGET = 3000, 16000
 # Dense re-ranks only BM25's best chunks for the question: MiniLM embeds ~20 chunks/s on a free
 # core and a few per second on the shared 2-core machine, too slow for whole packages.
 DENSE_CHUNKS = 50
+DEBIAN_LAYOUT = "no .pc"  # how Debian trees are unpacked; part of their packs' cache key
 METRICS = ("gold_full", "gold_seen", "file_found", "text_full", "strict_full")
 LABELS = {"gold_full": "gold-in-full", "gold_seen": "gold-seen", "file_found": "file found",
           "text_full": "answer text in full", "strict_full": "gold-in-full without alternatives"}
@@ -308,9 +309,10 @@ class Baselines:
 
 def question_key(p: dict, q: dict) -> str:
     """The question's id plus a hash of what its pack depends on (text, budget, source)."""
+    layout = [DEBIAN_LAYOUT] if p["source"]["kind"] == "debian" else []
     h = hashlib.sha1(
         json.dumps([q["question"], q["budget"], p["source"], p.get("subdir", ""), p["kind"],
-                    doc_suffixes(p)], sort_keys=True).encode()
+                    doc_suffixes(p), *layout], sort_keys=True).encode()
     ).hexdigest()[:10]
     return f"{q['id']}#{h}"
 

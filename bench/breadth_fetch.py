@@ -6,7 +6,9 @@ Source kinds (a project's ``source`` object):
 * ``pypi``: ``pip download --no-deps --no-binary :all: NAME==VERSION`` (the sdist);
 * ``debian``: ``apt-get source --download-only NAME=VERSION`` with a private apt setup
   under the cache (its own deb-src list and package lists: the machine's apt configuration
-  is not touched), then ``dpkg-source -x`` (Debian patches applied);
+  is not touched), then ``dpkg-source -x`` (Debian patches applied); quilt's ``.pc/`` folder
+  (pre-patch copies of every patched file, unpacking state rather than the package) is
+  removed, so a stale twin of a patched file never stands in for it;
 * ``local``: a folder of this repository (``path``, relative to the repository root), used
   by the tests so no network is needed.
 
@@ -143,6 +145,8 @@ def fetch(project: dict, cache: Path) -> Path:
             tmp.rename(dest)
             (dest / ".done").write_text(str(rel))
         top = dest / done.read_text().strip()
+        if src["kind"] == "debian":
+            shutil.rmtree(top / ".pc", ignore_errors=True)  # also in trees fetched before
     root = top / project.get("subdir", "") if project.get("subdir") else top
     if not root.is_dir():
         raise RuntimeError(f"{project['name']}: subdir {project.get('subdir')!r} not found")
