@@ -246,10 +246,50 @@ class StaticEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._embed(texts)
+        jobs = _cpus()
+        if jobs <= 1 or len(texts) < PARALLEL_MIN_TEXTS or not hasattr(os, "fork"):
+            return self._embed(texts)
+        return self._embed_in_workers(texts, jobs)
+
+    def _embed_in_workers(self, texts: Sequence[str], jobs: int) -> np.ndarray:
+        """Tokenizing is pure Python, one core: forked workers share the loaded table
+        and the texts (set before the fork, so only slice bounds and vectors are sent)."""
+        global _WORK
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._load()
+        jobs = min(jobs, len(texts) // (PARALLEL_MIN_TEXTS // 2))
+        step = -(-len(texts) // (jobs * 4))  # a few slices a worker keeps them evenly busy
+        bounds = [(i, min(i + step, len(texts))) for i in range(0, len(texts), step)]
+        _WORK = (self, texts)
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
+                parts = list(pool.map(_embed_slice, bounds))
+        finally:
+            _WORK = None
+        return np.concatenate(parts)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._embed([text])[0]
+
+
+#: Below this many texts one process embeds them (forking costs more than it saves).
+PARALLEL_MIN_TEXTS = 2048
+_WORK: tuple[StaticEmbedder, Sequence[str]] | None = None
+
+
+def _embed_slice(bounds: tuple[int, int]) -> np.ndarray:
+    assert _WORK is not None, "set by the parent before the fork"
+    embedder, texts = _WORK
+    return embedder._embed(texts[bounds[0] : bounds[1]])
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def default_model_cache() -> Path:
