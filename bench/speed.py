@@ -275,12 +275,13 @@ def du_bytes(path: Path) -> int:
     return int(done.stdout.split()[0])
 
 
-def installs(tmp: Path, res: Results) -> None:
-    """``pip install ROOT[EXTRA]`` into a new venv: once to warm pip's cache, once timed."""
+def installs(tmp: Path, res: Results, cache_is_warm: bool) -> None:
+    """``pip install ROOT[EXTRA]`` into a new venv: once to warm pip's cache (unless it is
+    known to be warm), once timed."""
     root = HERE.parent
     for extra in ("", "minilm"):
         target = f"{root}[{extra}]" if extra else str(root)
-        for attempt in ("warm-up", "timed"):
+        for attempt in ("timed",) if cache_is_warm else ("warm-up", "timed"):
             venv = tmp / f"venv-{extra or 'default'}-{attempt}"
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
             t0 = time.perf_counter()
@@ -372,7 +373,7 @@ def install_lines(res: Results) -> list[str]:
     rows = [f"| `pip install {'.' if k == 'default' else f'.[{k}]'}` | {s:.1f} s | "
             f"{b / 2**20:,.0f} MB |" for k, (s, b) in res.install.items()]
     return [
-        "## Install (a new venv; pip's cache warm; `du -sb` of the venv)",
+        "## Install (a new venv; pip's cache warm; `du -sb` of the venv, pip included)",
         "",
         "| install | wall time | environment on disk |",
         "|---|---:|---:|",
@@ -476,6 +477,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="small repository for the first-ever run [contextpack's package]")
     parser.add_argument("--install", action="store_true",
                         help="also time pip install of the default install and each extra")
+    parser.add_argument("--pip-cache-warm", action="store_true",
+                        help="with --install: skip the untimed install that warms pip's cache")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     repo = Path(args.repo).resolve()
@@ -500,7 +503,7 @@ def main(argv: list[str] | None = None) -> None:
         first_runs(Path(args.small).resolve(), tmp, args.runs, res)
         if args.install:
             print("installs...", file=sys.stderr)
-            installs(tmp, res)
+            installs(tmp, res, args.pip_cache_warm)
     if fingerprint(repo) != before:
         raise SystemExit(f"{repo} changed during the benchmark: it must only be read")
     text = report(res, args, facts, (start_load, load()), tools)
