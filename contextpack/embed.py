@@ -247,7 +247,7 @@ class StaticEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         jobs = _cpus()
-        if jobs <= 1 or len(texts) < PARALLEL_MIN_TEXTS or not hasattr(os, "fork"):
+        if jobs <= 1 or len(texts) < PARALLEL_MIN_TEXTS or not _may_fork():
             return self._embed(texts)
         return self._embed_in_workers(texts, jobs)
 
@@ -283,6 +283,16 @@ def _embed_slice(bounds: tuple[int, int]) -> np.ndarray:
     assert _WORK is not None, "set by the parent before the fork"
     embedder, texts = _WORK
     return embedder._embed(texts[bounds[0] : bounds[1]])
+
+
+def _may_fork() -> bool:
+    """Forking is safe from a main thread of a process that may have children: not inside
+    a daemonic worker (a Dask worker's, a process pool's) or a helper thread."""
+    import multiprocessing as mp
+    import threading
+
+    return (hasattr(os, "fork") and not mp.current_process().daemon
+            and threading.current_thread() is threading.main_thread())
 
 
 def _cpus() -> int:
