@@ -89,7 +89,8 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--embedder", type=click.Choice(EMBEDDERS), default="static",
                      show_default=True,
                      help="static: MiniLM distilled to a token table (fast); minilm: the full "
-                          "model via sentence-transformers (slow on CPU); none: lexical only.")(f)
+                          "model via sentence-transformers (slow on CPU; needs the minilm extra); "
+                          "none: lexical only.")(f)
     f = click.option("--no-cache", is_flag=True, help="Neither read nor write the index cache.")(f)
     f = click.option("--cache-dir", metavar="DIR",
                      help="Cache folder (default: PATH/.contextpack, or $CONTEXTPACK_CACHE_DIR).")(f)

@@ -514,7 +514,8 @@ def _vectors(analyses: Sequence[FileAnalysis], embedder: Embedder, store: Store 
     texts = [embed_text(c) for a in todo for c in a.chunks]
     progress("embedding", 0, len(texts))
     mats = []
-    step = 256
+    # Large steps: the static embedder spreads each over the cores (see embed.py).
+    step = 16_384
     for i in range(0, len(texts), step):
         mats.append(embedder.embed_documents(texts[i : i + step]))
         progress("embedding", min(i + step, len(texts)), len(texts))
