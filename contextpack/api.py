@@ -26,7 +26,15 @@ from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .errors import BudgetError, ConfigError, SourceError
 from .fit import PackOptions, fit
 from .index import Index, IndexSettings, Progress, index_sources, open_index, skipped_list
-from .models import APPROXIMATE_ENCODING, context_budget, estimate_cost, get_model
+from .models import (
+    APPROXIMATE_ENCODING,
+    Model,
+    default_table,
+    estimate_cost,
+    Room,
+    get_model,
+    plan_room,
+)
 from .rank import Weights, rank
 from .render import FORMATS, render_json
 from .sources import SourceOptions, documents_to_sources, valid_text
@@ -63,7 +71,9 @@ class Settings:
     weights: Weights = field(default_factory=Weights)
     pack: PackOptions = field(default_factory=PackOptions)
     redact: bool = True  # secrets become [REDACTED:kind] markers before anything is packed
-    model: str | None = None  # a name from models.py: context window, encoding, price
+    # a name from models.py (or a Model, e.g. declared in configuration): context window,
+    # output reserve, encoding and price
+    model: str | Model | None = None
     usage_log: str | None = None  # a JSONL file to append one line per pack to
     engine: Any = None  # an index.engine.DaskEngine: the per-file map runs on its cluster
 
@@ -91,9 +101,11 @@ class Packer:
                                   unknown[0])
             settings = dataclasses.replace(settings, **options)
         self.settings = settings
-        if settings.model:
-            get_model(settings.model)  # an unknown name fails before any indexing
-        self.tokenizer: Tokenizer = _tokenizer_for(settings)
+        # an unknown name fails before any indexing
+        self.model: Model | None = get_model(settings.model) if settings.model else None
+        self.tokenizer: Tokenizer = _tokenizer_for(settings, self.model)
+        #: True when the tokenizer is the model's own (no margin is needed)
+        self.exact_count = _counts_exactly(settings, self.model, self.tokenizer)
         self.embedder: Embedder | None = get_embedder(self.settings.embedder)
         self._sources = sources
         self._progress = progress
@@ -162,12 +174,14 @@ class Packer:
         return self.index
 
     def pack(self, query: str = "", budget: int | None = None, format: str = "markdown",
-             reserve_output_tokens: int = 0) -> Pack:
+             reserve_output_tokens: int | None = None) -> Pack:
         """Rank the index against ``query`` and fit the best of it into ``budget`` tokens
         less ``reserve_output_tokens`` (kept free for the answer).
 
         Without a budget, the settings' model's context window is the budget (8000 tokens
-        when no model is set).
+        when no model is set), less the model's default reserve when none is given; when
+        the model's tokens are counted approximately, a margin of its window is kept free
+        too (``stats["window"]``).
         """
         _check_arguments(query, budget, reserve_output_tokens)
         pack = self._pack(valid_text(query), budget, format, reserve_output_tokens)
@@ -175,47 +189,47 @@ class Packer:
         return pack
 
     def _pack(self, query: str, budget: int | None, format: str,
-              reserve_output_tokens: int) -> Pack:
+              reserve_output_tokens: int | None) -> Pack:
         if format not in FORMATS:
             raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}",
                               format)
-        total = budget
-        if total is None and self.settings.model:
-            total = get_model(self.settings.model).context_window
+        model = self.model
+        total = budget if budget is not None else (model.context_window if model else None)
         if reserve_output_tokens and total is not None and total - reserve_output_tokens <= 0:
-            room = 1  # no room at all: let fit say what the header needs, for the hint
+            # no room at all: let fit say what the header needs, for the hint
+            plan = Room(1, total, reserve_output_tokens)
         else:
-            room = context_budget(budget, self.settings.model, reserve_output_tokens)
+            plan = plan_room(budget, model, reserve_output_tokens, self.exact_count,
+                             default_table().margin_for(model) if model else 0.0)
+        room = plan.budget
         t0 = time.perf_counter()
         ranking = rank(self.index, query, self.embedder, self.settings.weights)
         t_rank = time.perf_counter() - t0
         skipped = skipped_list(self.index)
         # The query ranks as given; the pack only ever shows it without secrets.
         query = self._shown_query(query)
+        reserve = plan.reserve_output_tokens
         try:
             fitted = fit(self.index, ranking, self.tokenizer, room, format, query,
-                         self.settings.pack, len(skipped))
+                         self.settings.pack, len(skipped), header_note=_margin_note(plan, model))
         except BudgetError as exc:
-            if not reserve_output_tokens or exc.needed is None or total is None:
+            if not reserve or exc.needed is None or total is None:
                 raise
-            need = exc.needed + reserve_output_tokens
+            need = exc.needed + reserve
             less = total - exc.needed
             alt = f", or --reserve {less} or less" if less >= 0 else ""
             raise BudgetError(
-                f"budget {total} less the {reserve_output_tokens} tokens reserved for the "
-                f"answer leaves {max(total - reserve_output_tokens, 0)}, fewer than the "
+                f"budget {total} less the {reserve} tokens reserved for the "
+                f"answer leaves {max(total - reserve, 0)}, fewer than the "
                 f"header's {exc.needed}; pass --budget {need} or more{alt}",
                 total, need) from exc
         t_pack = time.perf_counter() - t0 - t_rank
         stats = self._stats(fitted.items, fitted.header.tokens, ranking, skipped, t_rank, t_pack)
-        model = self.settings.model
-        if model or reserve_output_tokens:
-            stats["window"] = {"model": get_model(model).name if model else None,
-                               "total": room + reserve_output_tokens,
-                               "reserve_output_tokens": reserve_output_tokens,
-                               "context": room}
+        if model or plan.reserve_output_tokens:
+            stats["window"] = plan.as_dict(model)
         if model:
-            stats["cost"] = estimate_cost(model, stats["source_tokens"], fitted.header.tokens)
+            stats["cost"] = estimate_cost(model, stats["source_tokens"], fitted.header.tokens,
+                                          self.exact_count)
         text = fitted.text
         if format == "json":
             # Timings vary run to run; the JSON must not.
@@ -232,8 +246,8 @@ class Packer:
             dropped=fitted.dropped,
             skipped=tuple(skipped),
             stats=stats,
-            reserve_output_tokens=reserve_output_tokens,
-            model=get_model(model).name if model else None,
+            reserve_output_tokens=plan.reserve_output_tokens,
+            model=model.name if model else None,
             files=self.source_tokens(),
         )
 
@@ -304,7 +318,7 @@ def _check_arguments(query: object, budget: object, reserve: object) -> None:
         hint = "; decode bytes to str first" if isinstance(query, (bytes, bytearray)) else ""
         raise TypeError(f"query must be a str, not {type(query).__name__}{hint}")
     for name, value, none_ok in (("budget", budget, True),
-                                 ("reserve_output_tokens", reserve, False)):
+                                 ("reserve_output_tokens", reserve, True)):
         if (value is None and none_ok) or (isinstance(value, int) and not isinstance(value, bool)):
             continue
         raise TypeError(f"{name} must be a whole number of tokens{' or None' if none_ok else ''},"
@@ -322,18 +336,39 @@ def _nothing_to_pack(path: str, index: Index) -> SourceError:
     return SourceError(f"no files to pack under {path!r}: {detail}", path)
 
 
-def _tokenizer_for(settings: Settings) -> Tokenizer:
-    """A tokenizer.json file, else the encoding named, else the model's, else cl100k_base."""
+def _tokenizer_for(settings: Settings, model: Model | None) -> Tokenizer:
+    """A tokenizer.json file, else the encoding named, else the model's own (its
+    tokenizer.json or encoding), else cl100k_base."""
     if settings.tokenizer_file or settings.encoding:
         return get_tokenizer(settings.encoding, settings.tokenizer_file)
-    if settings.model:
-        model = get_model(settings.model)
+    if model is not None:
+        if model.tokenizer_file:
+            return get_tokenizer(tokenizer_file=model.tokenizer_file)
         if model.encoding is None:
             log.warning("%s has no public tiktoken encoding: counting with %s, an "
-                        "approximation; pass its tokenizer.json (tokenizer=...) for exact "
-                        "budgets", model.name, APPROXIMATE_ENCODING)
+                        "approximation, and keeping %.0f%% of its window free; pass its "
+                        "tokenizer.json (tokenizer=...) for exact budgets", model.name,
+                        APPROXIMATE_ENCODING, 100 * default_table().margin_for(model))
         return get_tokenizer(model.encoding or APPROXIMATE_ENCODING)
     return get_tokenizer(DEFAULT_ENCODING)
+
+
+def _counts_exactly(settings: Settings, model: Model | None, tokenizer: Tokenizer) -> bool:
+    """Whether token counts are the model's own: its tokenizer.json or its encoding (a
+    tokenizer.json the user passes is taken to be the model's)."""
+    if model is None or settings.tokenizer_file:
+        return True
+    if model.tokenizer_file and not settings.encoding:
+        return True
+    return model.encoding is not None and tokenizer.name == model.encoding
+
+
+def _margin_note(plan: Any, model: Model | None) -> str:
+    """What the header says when a margin was kept for an approximate count."""
+    if model is None or not plan.margin:
+        return ""
+    return (f"approximates {model.name}'s tokenizer: {plan.margin:.0%} margin kept in its "
+            f"{model.context_window:,}-token window")
 
 
 def _split_sources(sources: Source | Sequence[Source]) -> tuple[list[str], list[Document]]:
@@ -470,8 +505,8 @@ def pack(
     sources: Source | Iterable[Source],
     budget: int | None = None,
     *,
-    model: str | None = None,
-    reserve_output_tokens: int = 0,
+    model: str | Model | None = None,
+    reserve_output_tokens: int | None = None,
     encoding: str | None = None,
     tokenizer: str | os.PathLike[str] | None = None,
     format: str = "markdown",
@@ -515,6 +550,6 @@ def pack(
     else:
         srcs = list(cast(Iterable[Any], sources))
     # Unknown models and bad reserves fail before any indexing.
-    context_budget(budget, model, reserve_output_tokens)
+    plan_room(budget, model, reserve_output_tokens)
     packer = Packer(srcs, settings, progress)
     return packer.pack(query, budget, format, reserve_output_tokens)

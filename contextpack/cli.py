@@ -141,8 +141,15 @@ def main() -> None:
 @click.option("-b", "--budget", type=int, default=None,
               help="Hard limit on output tokens [default: the --model's context window].")
 @click.option("-m", "--model", default=None, metavar="NAME",
-              help="Size the budget to this model's context window, count with its encoding "
-                   "and estimate the cost (e.g. gpt-4o; see contextpack.models).")
+              help="Size the budget to this model's context window less room for its answer, "
+                   "count with its encoding and estimate the cost (e.g. gemini-2.5-pro; "
+                   "`contextpack models` lists them).")
+@click.option("--model-window", type=click.IntRange(min=1), default=None, metavar="TOKENS",
+              help="Declare the --model's context window (a model the table lacks, or an "
+                   "override).")
+@click.option("--model-price", default=None, metavar="USD[@UP_TO],...",
+              help="Declare the --model's input price in US dollars per million tokens, e.g. "
+                   "1.25 or, with a long-prompt tier, 1.25@200000,2.50.")
 @click.option("--usage-log", metavar="FILE", default=None,
               help="Append one JSON line per pack (time, query hash, tokens, cost) to FILE "
                    "[default: $CONTEXTPACK_USAGE_LOG].")
@@ -152,8 +159,10 @@ def main() -> None:
               show_default=True)
 @click.option("-o", "--output", type=OutputPath(dir_okay=False, writable=True),
               help="Write here, not stdout.")
-@click.option("--reserve", type=click.IntRange(min=0), default=0,
-              help="Tokens to keep free for the model's answer (taken off the budget).")
+@click.option("--reserve", type=click.IntRange(min=0), default=None,
+              help="Tokens to keep free for the model's answer (taken off the budget) "
+                   "[default: the --model's output reserve when the budget is its window, "
+                   "else 0].")
 @click.option("--weight", "weights", multiple=True, metavar="NAME=VALUE",
               help="Override a ranking weight (repeatable), e.g. --weight graph=0.5; the "
                    "names are those of contextpack.rank.Weights.")
@@ -165,14 +174,16 @@ def main() -> None:
               help="Also write an HTML report: a treemap of where the tokens are and what "
                    "went into the pack, the budget by view, each item's reason.")
 @source_options
-def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_log: str | None,
-          query: str | None, query_file: Any, fmt: str, output: str | None, reserve: int,
-          weights: tuple[str, ...], explain: bool, report: str | None, quiet: bool,
+def build(paths: tuple[str, ...], budget: int | None, model: str | None,
+          model_window: int | None, model_price: str | None, usage_log: str | None,
+          query: str | None, query_file: Any, fmt: str, output: str | None,
+          reserve: int | None, weights: tuple[str, ...], explain: bool, report: str | None,
+          quiet: bool,
           **opts: Any) -> None:
     """Pack the parts of PATHS most relevant to a query into BUDGET tokens."""
     if query is not None and query_file is not None:
         raise click.UsageError("give --query or --query-file, not both")
-    if budget is None and model is None:
+    if budget is None and model is None and model_window is None:
         raise click.UsageError("give --budget N or --model NAME")
     text = _query_text(query_file) if query_file is not None else (query or "")
 
@@ -185,7 +196,9 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_l
         progress = StderrProgress(quiet)
         # Path objects: several roots are paths, never document text.
         sources = paths[0] if len(paths) == 1 else [Path(p) for p in paths]
-        settings = replace(_settings(**opts), model=model, usage_log=usage_log,
+        resolved = _model(model, model_window, model_price, paths) \
+            if model or model_window else None
+        settings = replace(_settings(**opts), model=resolved, usage_log=usage_log,
                            weights=_weights(weights))
         packer = Packer(sources, settings, progress)
         progress.finish()
@@ -205,7 +218,8 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None, usage_l
         if not quiet and cost and cost.get("pack_usd") is not None:
             click.echo(f"{cost['model']}: about ${cost['pack_usd']:.4f} of input for the pack vs "
                        f"${cost['sources_usd']:.4f} for all {result.source_tokens:,} tokens "
-                       f"(list prices of {cost['prices_as_of']}; estimates)", err=True)
+                       f"(prices of {cost['prices_as_of']}{_tier_note(cost)}; estimates)",
+                       err=True)
         if not quiet and result.stats.get("redactions"):
             from .redact import summary
 
@@ -231,6 +245,63 @@ def _query_text(fh: Any) -> str:
         raise click.BadParameter(f"{name!r} holds NUL bytes: a binary file, not a query",
                                  param_hint="--query-file")
     return text
+
+
+def _tier_note(cost: dict[str, Any]) -> str:
+    """Which long-prompt tiers the estimate used, when the model has them."""
+    notes = []
+    for key, what in (("tier", "the pack"), ("sources_tier", "all")):
+        tier = cost.get(key) or {}
+        if tier.get("above"):
+            notes.append(f"{what} at the rate above {tier['above']:,} tokens, "
+                         f"${tier['usd_per_million_input_tokens']:.2f}/M")
+    return "; " + ", ".join(notes) if notes else ""
+
+
+def _model(name: str | None, window: int | None, price: str | None,
+           paths: tuple[str, ...]) -> Any:
+    """The model named, as the shipped table, the project's configuration
+    (``[tool.contextpack.models]`` under the first folder given) and the flags make it."""
+    import os
+
+    from .config import find_config, parse_models
+    from .models import default_table, model_from_table
+
+    table = default_table()
+    root = next((p for p in paths if os.path.isdir(p)), None)
+    found = find_config(root) if root is not None else None
+    if found is not None and "models" in found[1]:
+        file, raw = found
+        where = f"{file} [tool.contextpack]" if file.name == "pyproject.toml" else str(file)
+        table = table.with_models({m.name: m for m in
+                                   parse_models(raw["models"], where, file.parent)})
+    name = name or "custom"
+    if window is None and price is None:
+        return table.get(name)
+    try:
+        base = table.get(name)
+    except ContextpackError:
+        base = None
+    entry: dict[str, Any] = {}
+    if window is not None:
+        entry["window"] = window
+    if price is not None:
+        entry["price"] = _price(price)
+    return model_from_table(name if base is None else base.name, entry, "--model-window/"
+                            "--model-price", base)
+
+
+def _price(text: str) -> Any:
+    """``1.25`` or ``1.25@200000,2.50`` (a rate up to a prompt length, then the next)."""
+    tiers: list[dict[str, Any]] = []
+    try:
+        for part in text.split(","):
+            usd, sep, up_to = part.strip().partition("@")
+            tiers.append({"usd": float(usd), **({"up_to": int(up_to)} if sep else {})})
+    except ValueError:
+        raise click.BadParameter(f"expected USD or USD@UP_TO,USD (e.g. 1.25@200000,2.50), "
+                                 f"not {text!r}", param_hint="--model-price") from None
+    return tiers[0]["usd"] if len(tiers) == 1 and "up_to" not in tiers[0] else tiers
 
 
 def _weights(pairs: tuple[str, ...]) -> Any:
@@ -348,6 +419,69 @@ def stats(path: str, depth: int, top: int, html_file: str | None, quiet: bool,
                 click.echo(f"wrote {html_file}", err=True)
 
     _run(work)
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="The table as JSON.")
+def models(path: str, as_json: bool) -> None:
+    """List the models known (shipped, and declared in PATH's configuration), with the
+    table's date and sources."""
+
+    def work() -> None:
+        from .config import find_config, parse_models
+        from .models import default_table
+
+        table = default_table()
+        found = find_config(path) if path and __import__("os").path.isdir(path) else None
+        if found is not None and "models" in found[1]:
+            file, raw = found
+            table = table.with_models({m.name: m for m in
+                                       parse_models(raw["models"], str(file), file.parent)})
+        click.echo(_models_text(table, as_json), nl=False)
+
+    _run(work)
+
+
+def _models_text(table: Any, as_json: bool) -> str:
+    from .models import default_table
+
+    rows = []
+    for m in sorted(table.models.values(), key=lambda m: (m.provider, m.name)):
+        rows.append({
+            "name": m.name, "provider": m.provider, "window": m.context_window,
+            "output": m.max_output_tokens, "reserve": m.default_reserve,
+            "counted_with": m.encoding or (m.tokenizer_file and "tokenizer.json")
+            or f"cl100k_base (approximate, {table.margin_for(m):.0%} margin)",
+            "usd_per_million_input_tokens": [
+                {"usd": t.usd_per_mtok, "up_to": t.up_to} for t in m.price_tiers] or None,
+            "price_estimate": m.price_estimate, "source": m.source, "note": m.note})
+    if as_json:
+        import json
+
+        return json.dumps({"as_of": table.as_of, "sources": dict(table.sources),
+                           "margins": dict(table.margins), "models": rows}, indent=2) + "\n"
+    lines = [f"{'model':<24} {'window':>10} {'reserve':>8}  {'input $/M tokens':<22} "
+             "counted with"]
+    for r in rows:
+        tiers = r["usd_per_million_input_tokens"]
+        price = "-" if not tiers else ", ".join(
+            f"{t['usd']:g}" + (f" to {t['up_to'] // 1000}k" if t["up_to"] else "")
+            for t in tiers) + (" (est.)" if r["price_estimate"] else "")
+        lines.append(f"{r['name']:<24} {r['window']:>10,} {r['reserve']:>8,}  {price:<22} "
+                     f"{r['counted_with']}")
+    shipped = default_table().models
+    own = sorted(m.name for m in table.models.values() if shipped.get(m.name) is not m)
+    lines.append("")
+    lines.append(f"Windows and list prices as of {table.as_of} (estimates; check the "
+                 "provider's page). Sources:")
+    lines += [f"  {k}: {v}" for k, v in sorted(table.sources.items())]
+    if own:
+        lines.append(f"From the project's configuration: {', '.join(own)}.")
+    lines.append("A long-prompt tier charges the whole prompt at its rate. Add or override "
+                 'a model in [tool.contextpack.models."NAME"] or with --model-window and '
+                 "--model-price.")
+    return "\n".join(lines) + "\n"
 
 
 @main.command()

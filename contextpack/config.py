@@ -1,7 +1,8 @@
 """Project configuration: ``[tool.contextpack]`` in ``pyproject.toml`` or ``.contextpack.toml``.
 
-Only the ``snapshot`` command reads it. Example (in ``.contextpack.toml`` the keys sit at the
-top level, without the ``[tool.contextpack]`` header)::
+The ``snapshot`` command reads all of it; ``build`` and ``models`` read the models it
+declares. Example (in ``.contextpack.toml`` the keys sit at the top level, without the
+``[tool.contextpack]`` header)::
 
     [tool.contextpack]
     budget = 16000                      # tokens, for every snapshot that sets none
@@ -19,6 +20,10 @@ top level, without the ``[tool.contextpack]`` header)::
     [tool.contextpack.weights]          # ranking weights (rank.Weights), rarely needed
     graph = 0.5
 
+    [tool.contextpack.models."my-model"]  # add or override a model (models.py)
+    window = 262144
+    price = [{up_to = 200000, usd = 1.0}, {usd = 2.0}]
+
 A key the schema does not know is an error naming the file and the key, never ignored:
 a typo would otherwise silently change what a team commits.
 """
@@ -30,11 +35,12 @@ import os
 import posixpath
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .models import Model, default_table, model_from_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,7 +56,7 @@ EMBEDDERS = ("static", "minilm", "none")
 _EXTENSIONS = {"markdown": ".md", "xml": ".xml", "json": ".json"}
 
 _TOP_KEYS = ("budget", "embedder", "encoding", "exclude", "format", "include", "map",
-             "max-file-size", "output", "queries", "redact", "weights")
+             "max-file-size", "models", "output", "queries", "redact", "weights")
 _QUERY_KEYS = ("budget", "format", "output", "query")
 
 
@@ -83,6 +89,7 @@ class ProjectConfig:
     max_file_bytes: int | None = None
     redact: bool = True
     weights: tuple[tuple[str, float], ...] = ()  # overrides of rank.Weights
+    models: tuple[Model, ...] = ()  # declared or overridden in [tool.contextpack.models]
 
 
 def default_output(fmt: str) -> str:
@@ -189,7 +196,31 @@ def parse_config(table: Mapping[str, Any], source: str) -> ProjectConfig:
         max_file_bytes=max_file,
         redact=_bool(table.get("redact", True), where, "redact"),
         weights=_weights(table.get("weights", {}), where),
+        models=parse_models(table.get("models", {}), where, Path(source).parent),
     )
+
+
+def parse_models(value: object, where: str, folder: Path) -> tuple[Model, ...]:
+    """``[tool.contextpack.models."NAME"]`` tables: new models, or overrides of known ones
+    (a known name keeps what the table leaves out). A ``tokenizer`` path is relative to
+    the configuration's folder and must stay inside it."""
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(f"{where}: 'models' must hold one table per model, such as "
+                          '[tool.contextpack.models."my-model"] with window = 131072, not '
+                          f"{value!r}", value)
+    table = default_table()
+    out = []
+    for name, entry in sorted(value.items()):
+        try:
+            base: Model | None = table.get(name)
+        except ConfigError:
+            base = None
+        model = model_from_table(name, entry, where, base)
+        if "tokenizer" in entry:
+            rel = _output(entry["tokenizer"], f"{where} models.{name!r}", "tokenizer")
+            model = replace(model, tokenizer_file=str(folder.resolve() / rel))
+        out.append(model)
+    return tuple(out)
 
 
 def _weights(value: object, where: str) -> tuple[tuple[str, float], ...]:

@@ -6,11 +6,16 @@ cost and a value. The greedy below takes upgrades in order of value gained per t
 spent, along each candidate's upper convex hull, which is optimal for the fractional
 problem and close to it for ours. The rendered text is then counted exactly and trimmed
 until it fits: the budget is a hard limit on the whole output, headers included.
+
+Every chunk is a candidate, however large the budget. When everything fits, everything
+goes in, in full (``_everything``), and a file whose chunks are all in full is rendered as
+one block, so a pack of a whole repository costs little more than its files.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -43,7 +48,6 @@ MENTION_VALUE = 0.02
 class PackOptions:
     """Knobs of the knapsack; defaults fitted on the benchmark's dev set."""
 
-    max_candidates: int = 3000
     sharpness: float = 4.0  # value = (score / best score) ** sharpness
     skeleton_value: dict[str, float] = field(default_factory=lambda: dict(SKELETON_VALUE))
     mention_value: float = MENTION_VALUE
@@ -93,15 +97,20 @@ def fit(
     query: str,
     options: PackOptions | None = None,
     skipped_files: int = 0,
+    *,
+    header_note: str = "",
 ) -> Fitted:
-    """Choose views to maximise value within ``budget`` tokens of rendered output."""
+    """Choose views to maximise value within ``budget`` tokens of rendered output.
+
+    ``header_note`` is said beside the encoding in the header (the margin kept when the
+    count approximates the model's own tokenizer)."""
     options = options or PackOptions()
     text_fmt = "xml" if fmt == "xml" else "markdown"
     if budget <= 0:
         raise BudgetError(f"budget must be a positive number of tokens, not {budget}", budget)
     empty = Header(budget, budget, tokenizer.name, query, ranking.mode,
                    {"items": 0, "files": 0, "full": 0, "skeleton": 0, "mention": 0},
-                   index.n_chunks, index.n_files, skipped_files)
+                   index.n_chunks, index.n_files, skipped_files, header_note)
     floor = tokenizer.count(render_text([], empty, text_fmt))
     if floor > budget:
         need = _header_floor(empty, tokenizer, text_fmt, floor)
@@ -111,25 +120,30 @@ def fit(
             budget,
             need,
         )
-    cands, dupes = _candidates(index, ranking, options)
-    scrub = Scrubber.of(index.redactions)
-    # Item costs are estimated (labels and class headers are not tokenized one by one);
-    # the rendered text is counted exactly, and the room adjusted until it fits well.
     limit = max(budget - options.headroom, floor)
-    room = limit - floor - 12
     counts = _Counts(tokenizer)
+    render = _Renderer(index, ranking, counts, budget, text_fmt, query, skipped_files,
+                       header_note)
+    whole = _everything(index, ranking, limit, floor, render)
+    if whole is not None:
+        return whole
+    cands, dupes = _candidates(index, ranking, options)
+    # Item costs are estimated (labels and class headers are not tokenized one by one);
+    # the rendered text is counted, and the room adjusted until it fits well. Rounds sum
+    # the blocks' memoised counts; the choice is then counted whole.
+    room = limit - floor - 12
     best: tuple[list[Item], str, Header] | None = None
+    chunks = _Chunks(index)
     if not options.fill:
         def attempt(chosen: list[_Cand]) -> tuple[list[Item], str, Header]:
-            items = _items(index, chosen, scrub)
-            return (items, *_render_fitting(items, index, ranking, counts, budget, text_fmt,
-                                            query, skipped_files))
+            items = _items(chunks, chosen)
+            return (items, *render(items))
 
         best = _largest_prefix(cands, room, limit, text_fmt, attempt)
+    summed = best is None
     for _ in range(4 if best is None else 0):
-        items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill), scrub)
-        text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
-                                       query, skipped_files)
+        items = _items(chunks, _greedy(cands, room, tokenizer, text_fmt, options.fill))
+        text, header = render(items, exact=False)
         if header.tokens <= limit:
             if best is None or header.tokens > best[2].tokens:
                 best = (items, text, header)
@@ -139,11 +153,14 @@ def fit(
             room += slack - max(8, budget // 400)
         else:
             room -= header.tokens - limit + max(8, budget // 400)
+    if best is not None and summed:
+        items = best[0]
+        text, header = render(items)
+        best = (items, text, header) if header.tokens <= limit else None
     if best is None:  # estimates were off on every try: shed items until it fits
         while True:
             items = _shrink(items)
-            text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
-                                           query, skipped_files)
+            text, header = render(items)
             if header.tokens <= limit:
                 best = (items, text, header)
                 break
@@ -255,8 +272,6 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
     out: list[_Cand] = []
     crc = index.text_crc
     for r in order:
-        if len(out) >= options.max_candidates:
-            break
         score = float(scores[r])
         if score <= 0 and ranking.mode == "query":
             break
@@ -342,28 +357,57 @@ _NEAR_DUP_DEPTH = 400  # candidates checked for near-duplicates (pairwise, so bo
 class _NearDuplicates:
     """Chunks whose terms mostly repeat a better chunk's (the same method in three
     database backends): Jaccard similarity of their term sets over a threshold, compared
-    only with chunks of about the same size."""
+    only with chunks of about the same size. A MinHash signature per chunk picks, in one
+    vectorised comparison with all kept chunks, the few worth an exact set comparison
+    (pairwise set intersections of long chunks were the cost of packing large budgets)."""
 
     def __init__(self, index: Index, threshold: float) -> None:
         self.index = index
         self.threshold = threshold
         self.kept: list[tuple[int, int, frozenset[int]]] = []  # (tokens, row, terms)
+        self.signatures = np.empty((_NEAR_DUP_DEPTH, _MINHASH_K), np.uint64)
+        self.n = 0
 
     def match(self, r: int) -> int | None:
         m = self.index.chunk_terms
         if self.threshold >= 1.0 or m is None:
             return None
-        terms = frozenset(m.indices[m.indptr[r] : m.indptr[r + 1]].tolist())
+        ids = m.indices[m.indptr[r] : m.indptr[r + 1]]
+        terms = frozenset(ids.tolist())
         tokens = int(self.index.tok_full[r])
-        if len(terms) >= 8:  # tiny chunks (getters, one-liners) are alike by nature
-            for t, row, other in self.kept:
+        if len(terms) < 8:  # tiny chunks (getters, one-liners) are alike by nature
+            return None
+        signature = _minhash(ids)
+        if self.n:
+            # With 32 hashes the estimate's error at J = 0.9 is about 0.05: a pair
+            # 0.2 below the threshold by estimate is not a near-duplicate.
+            close = np.flatnonzero((self.signatures[: self.n] == signature).mean(axis=1)
+                                   >= self.threshold - 0.2)
+            for k in close.tolist():
+                t, row, other = self.kept[k]
                 if abs(t - tokens) > 0.2 * max(t, tokens):
                     continue
                 inter = len(terms & other)
                 if inter >= self.threshold * (len(terms) + len(other) - inter):
                     return row
-        self.kept.append((tokens, r, terms))
+        if self.n < len(self.signatures):
+            self.signatures[self.n] = signature
+            self.n += 1
+            self.kept.append((tokens, r, terms))
         return None
+
+
+_MINHASH_K = 32
+_MINHASH_PRIME = np.uint64((1 << 61) - 1)
+_MINHASH_A, _MINHASH_B = (np.random.default_rng(18).integers(1, 1 << 31, _MINHASH_K,
+                                                              dtype=np.uint64)
+                          for _ in range(2))
+
+
+def _minhash(ids: np.ndarray) -> np.ndarray:
+    """The minimum of 32 fixed hash functions over a set of term ids (deterministic)."""
+    x = ids.astype(np.uint64)[None, :]
+    return ((_MINHASH_A[:, None] * x + _MINHASH_B[:, None]) % _MINHASH_PRIME).min(axis=1)
 
 
 def _hull(options: list[tuple[View, int, float]]) -> list[int]:
@@ -438,9 +482,25 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
     return [c for c in cands if c.level >= 0]
 
 
-def _items(index: Index, chosen: Sequence[_Cand], scrub: Scrubber | None = None) -> list[Item]:
+class _Chunks:
+    """Chunk objects by row as packed (secrets found in other files scrubbed, see
+    ``_chunk``), built once: rounds of fitting choose mostly the same."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.scrub = Scrubber.of(index.redactions)
+        self.memo: dict[int, Chunk] = {}
+
+    def __call__(self, row: int) -> Chunk:
+        chunk = self.memo.get(row)
+        if chunk is None:
+            chunk = self.memo[row] = _chunk(self.index, row, self.scrub)
+        return chunk
+
+
+def _items(chunks: _Chunks, chosen: Sequence[_Cand]) -> list[Item]:
     items = [
-        Item(_chunk(index, c.row, scrub), c.options[c.level][0], c.options[c.level][1], c.score,
+        Item(chunks(c.row), c.options[c.level][0], c.options[c.level][1], c.score,
              metadata={"value": c.options[c.level][2], "row": c.row})
         for c in chosen
     ]
@@ -506,38 +566,95 @@ class _Counts:
             n = self.memo[text] = self.tokenizer.count(text)
         return n
 
+    def total(self, texts: Sequence[str]) -> int:
+        """The summed counts of ``texts``, the new ones counted in one batch (threads)."""
+        new = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        if new:
+            self.memo.update(zip(new, self.tokenizer.count_many(new), strict=True))
+        memo = self.memo
+        return sum(memo[t] for t in texts)
 
-def _render_fitting(items: list[Item], index: Index, ranking: Ranking, counts: _Counts,
-                    budget: int, fmt: str, query: str, skipped_files: int) -> tuple[str, Header]:
-    """Render with the header stating the token count of the whole text."""
-    tally = {"items": len(items), "files": len({i.chunk.path for i in items}),
-             "full": 0, "skeleton": 0, "mention": 0}
-    for i in items:
-        tally[i.view] += 1
-    left_out = index.n_chunks - len(items)
-    left_files = index.n_files - tally["files"]
-    blocks = render_body(items, fmt)
-    body = sum(counts(b) for b in blocks) + (counts(XML_FOOTER) if fmt == "xml" else 0)
 
-    def header_for(n: int) -> Header:
-        return Header(budget, n, counts.tokenizer.name, query, ranking.mode, tally, left_out,
-                      left_files, skipped_files)
+class _Renderer:
+    """Render a choice of items with the header stating the token count of the whole
+    text; files whose every chunk is in full become one block."""
 
-    tokens = budget
-    for _ in range(4):  # the count appears in the text it counts: find the fixed point
-        n = counts(header_text(header_for(tokens), fmt)) + body
-        if n == tokens:
-            break
-        tokens = n
-    text = join_text(header_text(header_for(tokens), fmt), blocks, fmt)
-    exact = counts.tokenizer.count(text)
-    for _ in range(4):  # rare: the sum of parts was off; settle on the whole text
-        if exact == tokens:
-            break
-        tokens = exact
+    def __init__(self, index: Index, ranking: Ranking, counts: _Counts, budget: int,
+                 fmt: str, query: str, skipped_files: int, note: str) -> None:
+        self.index, self.ranking, self.counts = index, ranking, counts
+        self.budget, self.fmt, self.query = budget, fmt, query
+        self.skipped_files, self.note = skipped_files, note
+
+    def whole_files(self, items: Sequence[Item]) -> frozenset[str]:
+        """Paths all of whose chunks are among ``items`` in full."""
+        ix = self.index
+        full: Counter[int] = Counter()
+        for i in items:
+            if i.view == "full" and "row" in i.metadata:
+                full[int(ix.chunk_file[i.metadata["row"]])] += 1
+        sizes = np.diff(ix.file_chunks)
+        return frozenset(ix.paths[f] for f, n in full.items() if n == sizes[f])
+
+    def __call__(self, items: list[Item], exact: bool = True) -> tuple[str, Header]:
+        """The text and its header; ``exact``: counted whole, else the sum of the blocks'
+        memoised counts (equal for tiktoken, whose pieces never cross the blocks' edges)."""
+        fmt, counts = self.fmt, self.counts
+        tally = {"items": len(items), "files": len({i.chunk.path for i in items}),
+                 "full": 0, "skeleton": 0, "mention": 0}
+        for i in items:
+            tally[i.view] += 1
+        left_out = self.index.n_chunks - len(items)
+        left_files = self.index.n_files - tally["files"]
+        blocks = render_body(items, fmt, self.whole_files(items))
+        if blocks and fmt != "xml":  # the text ends in one newline: count it as it ends
+            blocks[-1] = blocks[-1].rstrip("\n") + "\n"
+        body = counts.total(blocks) + (counts(XML_FOOTER) if fmt == "xml" else 0)
+
+        def header_for(n: int) -> Header:
+            return Header(self.budget, n, counts.tokenizer.name, self.query, self.ranking.mode,
+                          tally, left_out, left_files, self.skipped_files, self.note)
+
+        tokens = self.budget
+        for _ in range(4):  # the count appears in the text it counts: find the fixed point
+            n = counts(header_text(header_for(tokens), fmt)) + body
+            if n == tokens:
+                break
+            tokens = n
         text = join_text(header_text(header_for(tokens), fmt), blocks, fmt)
-        exact = counts.tokenizer.count(text)
-    return text, header_for(exact)
+        if not exact:
+            return text, header_for(tokens)
+        whole = counts.tokenizer.count(text)
+        for _ in range(4):  # rare: the sum of parts was off; settle on the whole text
+            if whole == tokens:
+                break
+            tokens = whole
+            text = join_text(header_text(header_for(tokens), fmt), blocks, fmt)
+            whole = counts.tokenizer.count(text)
+        return text, header_for(whole)
+
+
+# Per-file framing of a whole-file block (header, fence, blank lines), generously.
+_WHOLE_FILE_FRAMING = 16
+
+
+def _everything(index: Index, ranking: Ranking, limit: int, floor: int,
+                render: _Renderer) -> Fitted | None:
+    """Every chunk in full, when that renders within ``limit``: nothing is worth leaving
+    out (no near-duplicate removal, no ranking cut-off) when there is room for it all."""
+    estimate = floor + index.total_tokens() + _WHOLE_FILE_FRAMING * index.n_files
+    if estimate > limit or index.n_chunks == 0:
+        return None
+    scores = ranking.scores
+    chunks = _Chunks(index)
+    items = [Item(chunks(r), "full", int(index.tok_full[r]), float(scores[r]),
+                  metadata={"value": float(scores[r]), "row": r},
+                  reason=f"score {float(scores[r]):.3f}; everything fits the budget")
+             for r in range(index.n_chunks)]
+    items.sort(key=lambda i: (i.chunk.path, i.chunk.start_line, i.chunk.end_line))
+    text, header = render(items)
+    if header.tokens > limit:
+        return None
+    return Fitted(tuple(items), text, header, ())
 
 
 def _dropped(index: Index, ranking: Ranking, cands: list[_Cand], dupes: dict[int, int],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,8 @@ class Header:
     left_out: int = 0
     left_out_files: int = 0
     skipped_files: int = 0
+    #: said beside the encoding, e.g. the margin kept when counting is approximate
+    note: str = ""
 
 
 def query_preview(query: str) -> str:
@@ -124,8 +126,9 @@ def markdown_block(item: Item, previous: Item | None) -> str:
 
 
 def markdown_header(h: Header) -> str:
+    counted = f"{h.encoding}; {h.note}" if h.note else h.encoding
     return (
-        f"# Context: {h.tokens:,} of {h.budget:,} tokens ({h.encoding})\n"
+        f"# Context: {h.tokens:,} of {h.budget:,} tokens ({counted})\n"
         f"{_mode_line(h)}\n{summary_line(h)}\n\n"
     )
 
@@ -171,6 +174,8 @@ def xml_block(item: Item, previous: Item | None) -> str:
 
 def xml_header(h: Header) -> str:
     mode = "" if h.mode == "query" else ' ranking="structure"'
+    if h.note:
+        mode += f' note="{_xml_attr(h.note)}"'
     query = f"<query>{_cdata(query_preview(h.query))}</query>\n" if h.mode == "query" else ""
     return (
         f'<context budget="{h.budget}" tokens="{h.tokens}" encoding="{_xml_attr(h.encoding)}"{mode}>\n'
@@ -181,13 +186,54 @@ def xml_header(h: Header) -> str:
 XML_FOOTER = "</context>\n"
 
 
+# --------------------------------------------------------------- whole files
+def whole_file_text(items: Sequence[Item]) -> str:
+    """A file's text from all its chunks (in order): the lines between chunks hold no
+    content (chunkers cover every line that does), so they come back as blank lines."""
+    parts: list[str] = []
+    end = 0
+    for item in items:
+        c = item.chunk
+        if parts:
+            parts.append("\n" * max(c.start_line - end, 1))
+        parts.append(c.text)
+        end = c.end_line
+    return "".join(parts)
+
+
+def whole_file_block(items: Sequence[Item], fmt: str) -> str:
+    """All of one file in one block: one header per file instead of one per chunk."""
+    first, last = items[0].chunk, items[-1].chunk
+    text = whole_file_text(items)
+    if fmt == "xml":
+        return (f'<file path="{_xml_attr(first.path)}" lines="{first.start_line}-'
+                f'{last.end_line}">\n{_cdata(text)}\n</file>\n')
+    fence = fence_for(text)
+    lang = _FENCE_LANG.get(first.language, "")
+    return f"{markdown_file_header(first.path)}{fence}{lang}\n{text}\n{fence}\n\n"
+
+
 # ------------------------------------------------------------------ assembly
-def render_body(items: Sequence[Item], fmt: str) -> list[str]:
-    """Blocks in output order: file headers and items (footers for xml)."""
+def render_body(items: Sequence[Item], fmt: str,
+                whole: Collection[str] = frozenset()) -> list[str]:
+    """Blocks in output order: file headers and items (footers for xml). Files in
+    ``whole`` (every chunk in full, in ``items``) are one block each."""
     out: list[str] = []
     previous: Item | None = None
     xml = fmt == "xml"
-    for item in items:
+    k = 0
+    while k < len(items):
+        item = items[k]
+        if item.chunk.path in whole:
+            end = k
+            while end < len(items) and items[end].chunk.path == item.chunk.path:
+                end += 1
+            if xml and previous is not None:
+                out.append(XML_FILE_FOOTER)
+            out.append(whole_file_block(items[k:end], fmt))
+            previous, k = None, end
+            continue
+        k += 1
         if previous is None or previous.chunk.path != item.chunk.path:
             if xml and previous is not None:
                 out.append(XML_FILE_FOOTER)
@@ -213,9 +259,10 @@ def join_text(head: str, blocks: Sequence[str], fmt: str) -> str:
     return (head + "".join(blocks)).rstrip("\n") + "\n"
 
 
-def render_text(items: Sequence[Item], header: Header, fmt: str) -> str:
+def render_text(items: Sequence[Item], header: Header, fmt: str,
+                whole: Collection[str] = frozenset()) -> str:
     """The context text in markdown or xml (json wraps the markdown text)."""
-    return join_text(header_text(header, fmt), render_body(items, fmt), fmt)
+    return join_text(header_text(header, fmt), render_body(items, fmt, whole), fmt)
 
 
 def block_text(item: Item, previous: Item | None, fmt: str) -> str:

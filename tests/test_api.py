@@ -189,7 +189,8 @@ def test_a_model_gives_the_budget_the_encoding_and_the_price(session_repo: Path)
     assert cost["pack_usd"] == round(p.tokens * 2.50 / 1e6, 6)
     assert cost["sources_usd"] == round(p.source_tokens * 2.50 / 1e6, 6)
     assert p.stats["window"] == {"model": "gpt-4o", "total": 128_000,
-                                 "reserve_output_tokens": 127_000, "context": 1000}
+                                 "reserve_output_tokens": 127_000, "context": 1000,
+                                 "margin": 0.0, "budget": 1000}
 
 
 def test_budget_rules() -> None:
@@ -210,7 +211,7 @@ def test_model_names() -> None:
     assert get_model("openai/gpt-4o-mini").name == "gpt-4o-mini"
     assert get_model("claude-3-5-haiku-20241022").name == "claude-3-5-haiku"
     assert get_model("meta-llama/Llama-3.1-8B-Instruct").name == "llama-3.1-8b"
-    with pytest.raises(ConfigError, match="unknown model 'gpt-7'; known: .*gpt-4o"):
+    with pytest.raises(ConfigError, match="unknown model 'gpt-7'; did you mean .*gpt-4o"):
         get_model("gpt-7")
     assert all(m.context_window > 0 for m in MODELS.values())
     assert all(m.input_usd_per_mtok is None or m.input_usd_per_mtok > 0
