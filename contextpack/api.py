@@ -524,9 +524,12 @@ def pack(
     ``sources`` is a file or folder path, documents (strings, ``Document``, LangChain
     documents, LlamaIndex nodes), or a list mixing them. ``model`` (a name from
     ``contextpack.models``) makes its context window the default budget, its encoding
-    the default tokenizer, and prices the pack in ``stats["cost"]``;
-    ``reserve_output_tokens`` is kept free for the answer. ``tokenizer`` names a Hugging
-    Face ``tokenizer.json`` to count with instead of a tiktoken ``encoding``. Secrets are
+    the default tokenizer, and prices the pack in ``stats["cost"]`` (at the tier its
+    length falls in); ``reserve_output_tokens`` is kept free for the answer (None: the
+    model's default reserve when its window is the budget, else 0), and a margin of the
+    window too when the model's tokens are counted approximately (``stats["window"]``).
+    ``tokenizer`` names a Hugging Face ``tokenizer.json`` to count with instead of a
+    tiktoken ``encoding``. Secrets are
     replaced by ``[REDACTED:kind]`` markers (listed in ``stats["redactions"]``) unless
     ``redact=False``. ``usage_log`` (or ``$CONTEXTPACK_USAGE_LOG``) gets one JSON line.
     """

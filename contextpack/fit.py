@@ -78,6 +78,13 @@ class _Cand:
     options: list[tuple[View, int, float]]  # (view, cost, value), cost ascending
     level: int = -1  # index into options; -1: not included
     closure_of: int = -1  # the row whose references brought this one in, if any
+    _hull: list[int] | None = None  # memo of hull(), for the rounds of fitting
+
+    def hull(self) -> list[int]:
+        """Indices of ``options`` on their upper convex hull (see ``_hull``)."""
+        if self._hull is None:
+            self._hull = _hull(self.options)
+        return self._hull
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +233,7 @@ def _upgrade_order(cands: list[_Cand], fmt: str) -> list[tuple[int, int, int]]:
     """Every upgrade (candidate, option, extra tokens) in the order ``_greedy`` takes them
     when nothing stops it; a file's header is charged to its first item."""
     file_cost = {c.path: estimate_tokens(file_header_text(c.path, fmt)) for c in cands}
-    hulls = [_hull(c.options) for c in cands]
+    hulls = [c.hull() for c in cands]
     heap = [(-c.options[h[0]][2] / max(c.options[h[0]][1], 1), ci, 0)
             for ci, (c, h) in enumerate(zip(cands, hulls, strict=True)) if h]
     heapq.heapify(heap)
@@ -341,6 +348,7 @@ def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: Pa
                         continue
                     new = _candidate(index, r, have.score, have.value, options, bonus)
                     have.options, have.closure_of = new.options, c.row
+                    have._hull = None
                     continue
                 new = _candidate(index, r, float(ranking.scores[r]), 0.0, options, bonus)
                 new.closure_of = c.row
@@ -398,16 +406,16 @@ class _NearDuplicates:
 
 
 _MINHASH_K = 32
-_MINHASH_PRIME = np.uint64((1 << 61) - 1)
-_MINHASH_A, _MINHASH_B = (np.random.default_rng(18).integers(1, 1 << 31, _MINHASH_K,
-                                                              dtype=np.uint64)
-                          for _ in range(2))
+# Multiply-shift hashing (odd multipliers, arithmetic mod 2**64, high bits kept), with
+# fixed seeds so packs stay deterministic.
+_MINHASH_A = np.random.default_rng(18).integers(0, 1 << 63, _MINHASH_K, np.uint64) * 2 + 1
+_MINHASH_B = np.random.default_rng(81).integers(0, 1 << 63, _MINHASH_K, np.uint64)
 
 
 def _minhash(ids: np.ndarray) -> np.ndarray:
-    """The minimum of 32 fixed hash functions over a set of term ids (deterministic)."""
+    """The minimum of 32 fixed hash functions over a set of term ids."""
     x = ids.astype(np.uint64)[None, :]
-    return ((_MINHASH_A[:, None] * x + _MINHASH_B[:, None]) % _MINHASH_PRIME).min(axis=1)
+    return ((_MINHASH_A[:, None] * x + _MINHASH_B[:, None]) >> np.uint64(32)).min(axis=1)
 
 
 def _hull(options: list[tuple[View, int, float]]) -> list[int]:
@@ -439,7 +447,7 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
         return []
     file_cost = {c.path: estimate_tokens(file_header_text(c.path, fmt)) for c in cands}
     open_files: set[str] = set()
-    hulls = [_hull(c.options) for c in cands]
+    hulls = [c.hull() for c in cands]
     heap: list[tuple[float, int, int]] = []
     for ci, (c, hull) in enumerate(zip(cands, hulls)):
         if hull:

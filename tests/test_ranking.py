@@ -171,7 +171,8 @@ def test_closure_off_leaves_it_to_the_ranking(shop: Path) -> None:
 
 def test_near_duplicates_are_left_out_with_a_reason(shop: Path) -> None:
     packer = Packer(shop, Settings(use_cache=False, pack=PackOptions(near_duplicate=0.8)))
-    p = packer.pack("saving a cart writes its lines to the database", 3000)
+    # under the 793 tokens of the whole fixture: when everything fits, nothing is dropped
+    p = packer.pack("saving a cart writes its lines to the database", 700)
     shown = [i.chunk.symbol for i in p.items if i.chunk.symbol.endswith("save_cart")]
     assert len(shown) == 1
     dupes = [d for d in p.dropped if d.chunk.symbol.endswith("save_cart")]
