@@ -429,11 +429,13 @@ def models(path: str, as_json: bool) -> None:
     table's date and sources."""
 
     def work() -> None:
+        import os
+
         from .config import find_config, parse_models
         from .models import default_table
 
         table = default_table()
-        found = find_config(path) if path and __import__("os").path.isdir(path) else None
+        found = find_config(path) if os.path.isdir(path) else None
         if found is not None and "models" in found[1]:
             file, raw = found
             table = table.with_models({m.name: m for m in

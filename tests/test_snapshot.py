@@ -230,9 +230,18 @@ def _blocks(text: str) -> dict[tuple[int, int], str]:
     out: dict[tuple[int, int], str] = {}
     lines = text.split("\n")
     path, start, label = "", 0, ""
+    fence = ""  # inside a whole file's block: its fence, until it closes
     for n, line in enumerate(lines):
-        if line.startswith("## "):
+        if fence:
+            fence = "" if line == fence else fence
+        elif line.startswith("## "):
             path = line[3:]
+            opening = lines[n + 2] if n + 2 < len(lines) else ""
+            if opening.startswith("```"):  # a file packed whole: one block, no labels
+                if label:
+                    out[start, n] = label
+                start, label = n, f"{path} (whole file)"
+                fence = opening.rstrip("abcdefghijklmnopqrstuvwxyz+")  # ```go -> ```
         elif re.match(r"^(- )?L\d+", line):
             if label:
                 out[start, n] = label
@@ -274,7 +283,8 @@ def test_a_one_line_edit_changes_only_its_item(repo: Path, budget: int) -> None:
         touched = {_owner(blocks, i) for op, i1, i2, _, _ in matcher.get_opcodes()
                    if op != "equal" for i in range(i1, max(i2, i1 + 1))}
         assert touched <= {"header", f"{c.path} L{c.start_line}-{c.end_line} {c.kind} "
-                                     f"{c.label}"}, (c.path, c.label, touched)
+                                     f"{c.label}", f"{c.path} (whole file)"}, \
+            (c.path, c.label, touched)
         assert len([ln for ln in difflib.unified_diff(before.split("\n"), after.split("\n"),
                                                       n=0, lineterm="")
                     if ln.startswith("+") and not ln.startswith("+++")]) <= 3
