@@ -38,7 +38,8 @@ def small_repo(root: Path, pyproject: str = "") -> Path:
     (root / "app").mkdir(parents=True)
     (root / "app" / "cart.py").write_text(
         "class Cart:\n    def __init__(self):\n        self.items = []\n\n"
-        "    def add(self, item):\n        \"\"\"Add an item.\"\"\"\n        self.items.append(item)\n"
+        "    def add(self, item):\n        \"\"\"Add an item.\"\"\"\n"
+        "        self.items.append(item)\n"
         "\n\ndef total(cart):\n    return sum(i.price for i in cart.items)\n")
     (root / "README.md").write_text("# Shop\n\nA cart and its total.\n")
     if pyproject:
