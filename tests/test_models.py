@@ -211,6 +211,18 @@ def test_when_everything_fits_it_is_all_sent_in_full(tmp_path: Path) -> None:
     assert counted == p.tokens <= p.budget
 
 
+def test_whole_files_in_xml_and_the_margin_in_its_header(tmp_path: Path) -> None:
+    repo = small_repo(tmp_path / "repo")
+    p = contextpack.pack("cart", repo, model="gemini-2.5-pro", format="xml", cache=False,
+                         embedder="none")
+    assert '<file path="app/cart.py" lines="1-11">' in p.text and "<chunk" not in p.text
+    assert 'note="approximates gemini-2.5-pro' in p.text.splitlines()[0]
+    assert get_tokenizer("cl100k_base").count(p.text) == p.tokens
+    # a file only partly packed keeps one labelled block per chunk
+    part = contextpack.pack("cart total", repo, 110, cache=False, embedder="none")
+    assert part.dropped and "## app/cart.py" in part.text and "\nL" in part.text
+
+
 def _corpus(files: int, functions: int) -> list[Document]:
     """Python modules of distinct functions, about 100 cl100k tokens each."""
     rng = random.Random(18)
