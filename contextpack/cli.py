@@ -260,35 +260,16 @@ def _tier_note(cost: dict[str, Any]) -> str:
 
 def _model(name: str | None, window: int | None, price: str | None,
            paths: tuple[str, ...]) -> Any:
-    """The model named, as the shipped table, the project's configuration
-    (``[tool.contextpack.models]`` under the first folder given) and the flags make it."""
+    """The model named, as the shipped table, the configuration under the first folder
+    given (``[tool.contextpack.models]``) and the flags make it."""
     import os
 
-    from .config import find_config, parse_models
-    from .models import default_table, model_from_table
+    from .config import model_table
+    from .models import declare_model
 
-    table = default_table()
-    root = next((p for p in paths if os.path.isdir(p)), None)
-    found = find_config(root) if root is not None else None
-    if found is not None and "models" in found[1]:
-        file, raw = found
-        where = f"{file} [tool.contextpack]" if file.name == "pyproject.toml" else str(file)
-        table = table.with_models({m.name: m for m in
-                                   parse_models(raw["models"], where, file.parent)})
-    name = name or "custom"
-    if window is None and price is None:
-        return table.get(name)
-    try:
-        base = table.get(name)
-    except ContextpackError:
-        base = None
-    entry: dict[str, Any] = {}
-    if window is not None:
-        entry["window"] = window
-    if price is not None:
-        entry["price"] = _price(price)
-    return model_from_table(name if base is None else base.name, entry, "--model-window/"
-                            "--model-price", base)
+    table = model_table(next((p for p in paths if os.path.isdir(p)), None))
+    return declare_model(table, name or "custom", window,
+                         _price(price) if price is not None else None)
 
 
 def _price(text: str) -> Any:
@@ -429,17 +410,9 @@ def models(path: str, as_json: bool) -> None:
     table's date and sources."""
 
     def work() -> None:
-        import os
+        from .config import model_table
 
-        from .config import find_config, parse_models
-        from .models import default_table
-
-        table = default_table()
-        found = find_config(path) if os.path.isdir(path) else None
-        if found is not None and "models" in found[1]:
-            file, raw = found
-            table = table.with_models({m.name: m for m in
-                                       parse_models(raw["models"], str(file), file.parent)})
+        table = model_table(path)
         click.echo(_models_text(table, as_json), nl=False)
 
     _run(work)
@@ -448,16 +421,7 @@ def models(path: str, as_json: bool) -> None:
 def _models_text(table: Any, as_json: bool) -> str:
     from .models import default_table
 
-    rows = []
-    for m in sorted(table.models.values(), key=lambda m: (m.provider, m.name)):
-        rows.append({
-            "name": m.name, "provider": m.provider, "window": m.context_window,
-            "output": m.max_output_tokens, "reserve": m.default_reserve,
-            "counted_with": m.encoding or (m.tokenizer_file and "tokenizer.json")
-            or f"cl100k_base (approximate, {table.margin_for(m):.0%} margin)",
-            "usd_per_million_input_tokens": [
-                {"usd": t.usd_per_mtok, "up_to": t.up_to} for t in m.price_tiers] or None,
-            "price_estimate": m.price_estimate, "source": m.source, "note": m.note})
+    rows = table.rows()
     if as_json:
         import json
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .models import Model, default_table, model_from_table
+from .models import Model, ModelTable, default_table, model_from_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -198,6 +198,19 @@ def parse_config(table: Mapping[str, Any], source: str) -> ProjectConfig:
         weights=_weights(table.get("weights", {}), where),
         models=parse_models(table.get("models", {}), where, Path(source).parent),
     )
+
+
+def model_table(root: str | os.PathLike[str] | None) -> ModelTable:
+    """The shipped models, with those ``root``'s configuration declares or overrides
+    (only its ``models`` table is read: ``build`` needs nothing else from it)."""
+    table = default_table()
+    found = find_config(root) if root is not None and os.path.isdir(root) else None
+    if found is None or "models" not in found[1]:
+        return table
+    file, raw = found
+    where = f"{file} [tool.contextpack]" if file.name == PYPROJECT else str(file)
+    return table.with_models({m.name: m for m in parse_models(raw["models"], where,
+                                                              file.parent)})
 
 
 def parse_models(value: object, where: str, folder: Path) -> tuple[Model, ...]:

@@ -130,6 +130,18 @@ class ModelTable:
             return model.margin
         return float(self.margins.get(model.provider, self.margins.get("default", 0.0)))
 
+    def rows(self) -> list[dict[str, Any]]:
+        """Each model as ``contextpack models`` lists it, by provider then name."""
+        return [{
+            "name": m.name, "provider": m.provider, "window": m.context_window,
+            "output": m.max_output_tokens, "reserve": m.default_reserve,
+            "counted_with": m.encoding or (m.tokenizer_file and "tokenizer.json")
+            or f"{APPROXIMATE_ENCODING} (approximate, {self.margin_for(m):.0%} margin)",
+            "usd_per_million_input_tokens": [
+                {"usd": t.usd_per_mtok, "up_to": t.up_to} for t in m.price_tiers] or None,
+            "price_estimate": m.price_estimate, "source": m.source, "note": m.note,
+        } for m in sorted(self.models.values(), key=lambda m: (m.provider, m.name))]
+
     def with_models(self, extra: Mapping[str, Model]) -> ModelTable:
         """This table with ``extra`` added, replacing entries of the same name."""
         models = dict(self.models)
@@ -266,6 +278,25 @@ def model_from_table(name: str, entry: Mapping[str, Any], where: str,
         raise ConfigError(f"{at}: reserve {model.reserve} leaves no room in a window of "
                           f"{model.context_window}", model.reserve)
     return model
+
+
+def declare_model(table: ModelTable, name: str, window: int | None = None,
+                  price: Any = None) -> Model:
+    """``name`` from ``table``, with the window and price given (``--model-window``,
+    ``--model-price``) overriding it, or declaring it when the table lacks it."""
+    if window is None and price is None:
+        return table.get(name)
+    try:
+        base: Model | None = table.get(name)
+    except ConfigError:
+        base = None
+    entry: dict[str, Any] = {}
+    if window is not None:
+        entry["window"] = window
+    if price is not None:
+        entry["price"] = price
+    return model_from_table(base.name if base else name, entry,
+                            "--model-window/--model-price", base)
 
 
 @lru_cache(maxsize=1)
@@ -427,6 +458,7 @@ __all__ = [
     "PriceTier",
     "Room",
     "context_budget",
+    "declare_model",
     "default_table",
     "encodings_by_model",
     "estimate_cost",
