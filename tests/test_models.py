@@ -244,14 +244,14 @@ def _corpus(files: int, functions: int) -> list[Document]:
 def test_a_million_token_budget_is_filled_over_a_two_million_token_corpus() -> None:
     """Slow by nature (marked): 2M tokens are parsed, counted and indexed in memory, which
     took about a minute on the shared 2-core dev machine under load; the pack itself, the
-    part this test is about, is timed and bounded below."""
+    part this test is about, is timed (CPU) and bounded below."""
     packer = Packer(_corpus(400, 62), Settings(embedder="none", use_cache=False,
                                                redact=False))
     total = packer.index.total_tokens()
     assert total >= 2_000_000
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU, not wall: the dev machine is shared
     p = packer.pack("parse the order price", budget=1_000_000)
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     assert 0.95 * 1_000_000 <= p.tokens <= 1_000_000
     assert p.stats["items"]["full"] > 5000
-    assert seconds < 60, seconds
+    assert seconds < 30, seconds  # 3.2 s of CPU measured (tiktoken counts most of it)
