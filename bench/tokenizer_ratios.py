@@ -9,8 +9,8 @@ tokenizers' counts to cl100k's over real source trees; the margins in
     python bench/tokenizer_ratios.py DIR... [--tokenizer NAME=PATH/tokenizer.json]...
 
 Only tokenizers available offline are measured: cl100k_base, o200k_base, and any Hugging
-Face ``tokenizer.json`` given (e.g. the legacy Claude tokenizer the ``anthropic`` SDK
-shipped up to 0.38: ``pip download --no-deps anthropic==0.34.2``, then unzip
+Face ``tokenizer.json`` given (e.g. the legacy Claude tokenizer older ``anthropic`` SDKs
+shipped: ``pip download --no-deps anthropic==0.34.2``, then unzip
 ``anthropic/tokenizer.json``). Per file, the ratio; per kind, the token-weighted ratio and
 the 95th percentile over files of at least 200 tokens.
 """
