@@ -173,6 +173,7 @@ def fit(
                 break
     items, text, header = best
     items = _with_reasons(index, ranking, cands, items)
+    _mark_whole_files(items, render.whole_files(items))
     kept = {(i.chunk.path, i.chunk.start_line) for i in items}
     return Fitted(tuple(items), text, header, _dropped(index, ranking, cands, dupes, kept))
 
@@ -641,6 +642,18 @@ class _Renderer:
         return text, header_for(whole)
 
 
+#: Item metadata key: the item's file is rendered whole (one block for all its chunks).
+WHOLE_FILE = "whole_file"
+
+
+def _mark_whole_files(items: list[Item], whole: frozenset[str]) -> None:
+    """Say in each item's metadata whether its file was rendered as one block (reports
+    that count the rendered blocks again need to know)."""
+    for i in items:
+        if i.chunk.path in whole:
+            i.metadata[WHOLE_FILE] = True
+
+
 # Per-file framing of a whole-file block (header, fence, blank lines), generously.
 _WHOLE_FILE_FRAMING = 16
 
@@ -655,7 +668,7 @@ def _everything(index: Index, ranking: Ranking, limit: int, floor: int,
     scores = ranking.scores
     chunks = _Chunks(index)
     items = [Item(chunks(r), "full", int(index.tok_full[r]), float(scores[r]),
-                  metadata={"value": float(scores[r]), "row": r},
+                  metadata={"value": float(scores[r]), "row": r, WHOLE_FILE: True},
                   reason=f"score {float(scores[r]):.3f}; everything fits the budget")
              for r in range(index.n_chunks)]
     items.sort(key=lambda i: (i.chunk.path, i.chunk.start_line, i.chunk.end_line))

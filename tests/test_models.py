@@ -209,6 +209,13 @@ def test_when_everything_fits_it_is_all_sent_in_full(tmp_path: Path) -> None:
     assert p.tokens <= 1.10 * p.source_tokens + 120  # headers: a few tokens per file
     counted = get_tokenizer("cl100k_base").count(text)
     assert counted == p.tokens <= p.budget
+    # the report's budget bar counts a whole file's block once, not a block per chunk
+    from contextpack.report.model import spent
+
+    cost = spent(p)
+    assert sum(cost.items) + sum(cost.files.values()) + cost.header == p.tokens
+    # a file pays its heading, fence and the blank lines between its chunks
+    assert 30 < cost.header < 120 and all(0 < n <= 45 for n in cost.files.values())
 
 
 def test_whole_files_in_xml_and_the_margin_in_its_header(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def spent(pack: Pack) -> Spent:
     """Count the pack's blocks again with its tokenizer; where that tokenizer cannot be
     had again (a tokenizer.json), scale the items' estimated costs to the total instead."""
     from ..errors import ContextpackError
-    from ..render import block_text, file_header_text
+    from ..render import block_text, file_header_text, whole_file_block
     from ..tokens import get_tokenizer
 
     fmt = "xml" if pack.format == "xml" else "markdown"
@@ -202,8 +202,19 @@ def spent(pack: Pack) -> Spent:
         return Spent(items, {}, max(0, pack.tokens - sum(items)), False)
     sizes, files = [], Counter[str]()
     previous: Item | None = None
+    whole: dict[str, list[Item]] = {}  # files rendered as one block (fit.WHOLE_FILE)
+    for item in pack.items:
+        if item.metadata.get("whole_file"):
+            whole.setdefault(item.path, []).append(item)
     for item in pack.items:  # in output order, as render.render_body walks them
         same_file = previous is not None and previous.path == item.path
+        if item.path in whole:  # its text alone; the file's block pays for the framing
+            sizes.append(count(item.chunk.text))
+            if not same_file:
+                files[item.path] += count(whole_file_block(whole[item.path], fmt))
+                files[item.path] -= sum(count(i.chunk.text) for i in whole[item.path])
+            previous = item
+            continue
         if not same_file:
             files[item.path] += count(file_header_text(item.path, fmt))
         sizes.append(count(block_text(item, previous if same_file else None, fmt)))
