@@ -29,9 +29,9 @@ from .index import Index, IndexSettings, Progress, index_sources, open_index, sk
 from .models import (
     APPROXIMATE_ENCODING,
     Model,
+    Room,
     default_table,
     estimate_cost,
-    Room,
     get_model,
     plan_room,
 )

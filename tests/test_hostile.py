@@ -310,7 +310,7 @@ def test_non_finite_weights_are_rejected(root: Path, value: str) -> None:
         (("query", "SRC", "1000"), {}, "budget must be a whole number of tokens or None, not "
                                        "str '1000'"),
         (("query", "SRC", 1000), {"reserve_output_tokens": "10"},
-         "reserve_output_tokens must be a whole number of tokens, not str '10'"),
+         "reserve_output_tokens must be a whole number of tokens or None, not str '10'"),
     ],
 )
 def test_the_api_with_wrong_types_raises_clear_type_errors(
