@@ -87,8 +87,14 @@ ROLES = ("code", "test", "doc", "other")
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
 
 
+_CHANGELOG_STEMS = ("changelog", "changes", "history", "news", "release_notes",
+                    "release-notes", "releasenotes", "releases", "whatsnew", "whats_new")
+_CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changelog.d", "changes", "releases",
+                             "release-notes", "release_notes", "newsfragments", "whatsnew"})
+
+
 def file_role(path: str, language: str) -> int:
-    """0 code, 1 test, 2 doc, 3 other (config, data, templates...)."""
+    """0 code, 1 test (and changelogs), 2 doc, 3 other (config, data, templates...)."""
     parts = path.lower().split("/")
     name = parts[-1]
     stem = name.rsplit(".", 1)[0]
@@ -96,11 +102,24 @@ def file_role(path: str, language: str) -> int:
             stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or \
             stem in ("conftest", "tests"):
         return 1
+    if is_changelog(parts, language):
+        return 1  # a release note names every feature once: weighed down like tests
     if language in ("markdown", "rst", "text"):
         return 2
     if language == "other":
         return 3
     return 0
+
+
+def is_changelog(parts: list[str], language: str) -> bool:
+    """CHANGELOG.md, HISTORY.rst, NEWS, History.md, docs/releases/1.2.txt and the like."""
+    if language not in ("markdown", "rst", "text", "other"):
+        return False
+    stem = parts[-1].split(".", 1)[0]
+    if stem in _CHANGELOG_STEMS or stem.startswith(tuple(s + c for s in _CHANGELOG_STEMS
+                                                         for c in "-_")):
+        return True
+    return language != "other" and any(p in _CHANGELOG_DIRS for p in parts[:-1])
 
 
 def file_roles(index: Index) -> np.ndarray:

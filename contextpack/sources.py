@@ -472,7 +472,9 @@ def drop_compiled_twins(result: Scan, options: SourceOptions) -> None:
         if twin is None:
             kept.append(f)
         else:
-            result.skipped.append(Skipped(f.path, f"compiled twin (of {twin}; {_GENERATED_HINT})"))
+            # the source's name only: paths in reasons would not follow a merge's prefix
+            name = twin.rsplit("/", 1)[-1]
+            result.skipped.append(Skipped(f.path, f"compiled twin (of {name}; {_GENERATED_HINT})"))
     result.files = kept
 
 

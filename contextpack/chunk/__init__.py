@@ -3,6 +3,8 @@ for everything else. ``chunk_source`` is the one entry point."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..types import Chunk, SourceFile
 from .code import chunk_code
 from .docs import chunk_document
@@ -15,7 +17,19 @@ MAX_CHUNK_CHARS = 4000
 
 def chunk_source(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS) -> list[Chunk]:
     """Chunk one source file. Never raises on odd content: a file whose syntax tree is
-    mostly errors falls back to line windows (kind ``lines``)."""
+    mostly errors falls back to line windows (kind ``lines``).
+
+    A skeleton that says nothing (only ``...`` and brackets) becomes the full text, so it
+    is never offered as a cheaper view."""
+    return [c if _informative(c.skeleton) else replace(c, skeleton=c.text)
+            for c in _chunks(src, max_chars)]
+
+
+def _informative(skeleton: str) -> bool:
+    return any(ch.isalnum() for ch in skeleton.replace("...", ""))
+
+
+def _chunks(src: SourceFile, max_chars: int) -> list[Chunk]:
     if src.language in CODE_SPECS:
         chunks = chunk_code(src, max_chars)
         if chunks is None:
