@@ -56,6 +56,10 @@ class Weights:
     test_prior: float = 0.3
     doc_prior: float = 0.5
     other_prior: float = 0.5
+    # How far the role priors move toward 1 for a plain question (one that names no
+    # identifier, path or stack frame): prose may well be the answer to it. Where the
+    # corpus is mostly prose the priors move by its prose share of tokens, at least.
+    plain_relax: float = 0.5
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:
@@ -215,12 +219,57 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         fused = fused + weights.graph * signals["graph"]
     priors = np.array([1.0, weights.test_prior, weights.doc_prior, weights.other_prior],
                       np.float32)
+    relax = max(prose_share(index), weights.plain_relax if is_plain(query) else 0.0)
+    priors = priors + (1.0 - priors) * min(max(relax, 0.0), 1.0)
     prior = None
     if (priors != 1.0).any():
         prior = priors[file_roles(index)[index.chunk_file]]
         fused = fused * prior
+    fused = _floor_zeros(index, fused)
     return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files,
                    weights, prior)
+
+
+def is_plain(query: str) -> bool:
+    """A question in words: no identifier written as code, no path, no stack frame."""
+    if FRAME.search(query) or any("/" in m.group(0) or "\\" in m.group(0)
+                                  for m in PATHLIKE.finditer(query)):
+        return False
+    return not any(_looks_like_code(m.group(0), query, m.start()) for m in IDENT.finditer(query))
+
+
+def prose_share(index: Index) -> float:
+    """The share of the corpus's tokens in documents (Markdown, reST, text): 1.0 for a
+    pile of in-memory documents, near 0 for a code base. Kept on the index."""
+    cached = index.__dict__.get("_prose_share")
+    if cached is not None:
+        return float(cached)
+    roles = file_roles(index)[index.chunk_file]
+    tokens = np.asarray(index.tok_full, np.float64)
+    total = float(tokens.sum())
+    share = float(tokens[roles == 2].sum()) / total if total > 0 else 0.0
+    index.__dict__["_prose_share"] = share
+    return share
+
+
+#: Chunks no signal reached still get a score this far below the least positive one,
+#: ordered by kind and role, so they are listed as left out (nothing vanishes) and fill
+#: room nothing better wants: a pack with content and room is never empty.
+_FLOOR = 1e-3
+
+
+def _floor_zeros(index: Index, fused: np.ndarray) -> np.ndarray:
+    zero = fused <= 0
+    if not zero.any():
+        return fused
+    positive = fused[~zero]
+    top = float(positive.min()) * _FLOOR if positive.size else _FLOOR
+    kinds = np.fromiter((_KIND_PRIOR.get(k, 0.5) for k in index.kinds), np.float32,
+                        count=index.n_chunks)
+    roles = np.array([1.0, 0.5, 0.8, 0.4], np.float32)[file_roles(index)[index.chunk_file]]
+    out = fused.copy()
+    out[zero] = top * kinds[zero] * roles[zero]
+    return out
 
 
 def _title(query: str) -> str:

@@ -12,6 +12,7 @@ import os
 import re
 import stat as stat_mod
 import subprocess
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -466,9 +467,18 @@ def drop_compiled_twins(result: Scan, options: SourceOptions) -> None:
                 sources.setdefault((*parts[:i], "*", *parts[i + 1 : -1], stem), f.path)
     if not sources:
         return
+    twins = {f.path: _twin_of(f.path, sources) for f in result.files
+             if f.path.endswith(COMPILED_SUFFIXES)}
+    # A .js beside its .ts is compiled in place when its folder holds several such pairs
+    # (or it is a declaration file); one lone pair may be two hand-written files.
+    beside = Counter(_folder(p) for p, twin in twins.items()
+                     if twin is not None and _folder(p) == _folder(twin))
     kept = []
     for f in result.files:
-        twin = _twin_of(f.path, sources) if f.path.endswith(COMPILED_SUFFIXES) else None
+        twin = twins.get(f.path)
+        if twin is not None and _folder(twin) == _folder(f.path) and beside[_folder(f.path)] < 2 \
+                and not f.path.endswith((".d.ts", ".d.mts", ".d.cts")):
+            twin = None
         if twin is None:
             kept.append(f)
         else:
@@ -476,6 +486,10 @@ def drop_compiled_twins(result: Scan, options: SourceOptions) -> None:
             name = twin.rsplit("/", 1)[-1]
             result.skipped.append(Skipped(f.path, f"compiled twin (of {name}; {_GENERATED_HINT})"))
     result.files = kept
+
+
+def _folder(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
 
 
 def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:

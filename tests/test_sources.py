@@ -225,3 +225,14 @@ def test_a_hostile_git_config_runs_nothing(tmp_path: Path) -> None:
     git(tmp_path, "-c", "core.fsmonitor=false", "add", "a.py")
     assert paths(tmp_path) == ["a.py"]
     assert not marker.exists()
+
+
+def test_a_javascript_file_is_compiled_in_place_when_its_folder_has_several(
+        tmp_path: Path) -> None:
+    write(tmp_path, "one/a.ts", "export const a = 1;\n")
+    write(tmp_path, "one/a.js", "const a = 1;\n")  # a lone pair: maybe two sources
+    for stem in ("a", "b"):
+        write(tmp_path, f"two/{stem}.ts", "export const x = 1;\n")
+        write(tmp_path, f"two/{stem}.js", "exports.x = 1;\n")
+        write(tmp_path, f"two/{stem}.d.ts", "export declare const x: number;\n")
+    assert paths(tmp_path) == ["one/a.js", "one/a.ts", "two/a.ts", "two/b.ts"]
