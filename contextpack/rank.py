@@ -108,7 +108,7 @@ def file_role(path: str, language: str) -> int:
         return 1
     if is_changelog(parts, language):
         return 1  # a release note names every feature once: weighed down like tests
-    if language in ("markdown", "rst", "text"):
+    if language in ("markdown", "rst", "text", "html"):
         return 2
     if language == "other":
         return 3
@@ -117,7 +117,7 @@ def file_role(path: str, language: str) -> int:
 
 def is_changelog(parts: list[str], language: str) -> bool:
     """CHANGELOG.md, HISTORY.rst, NEWS, History.md, docs/releases/1.2.txt and the like."""
-    if language not in ("markdown", "rst", "text", "other"):
+    if language not in ("markdown", "rst", "text", "html", "other"):
         return False
     stem = parts[-1].split(".", 1)[0]
     if stem in _CHANGELOG_STEMS or stem.startswith(tuple(s + c for s in _CHANGELOG_STEMS

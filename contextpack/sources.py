@@ -21,6 +21,7 @@ import pathspec
 
 from .chunk.languages import language_for_path
 from .errors import SourceError
+from .formats import read_special
 from .redact import redact_name, redact_names
 from .types import Document, Skipped, SourceFile, digest
 
@@ -46,7 +47,7 @@ LOCK_FILES = frozenset(
 BINARY_EXTENSIONS = frozenset(
     """
     png jpg jpeg gif bmp ico icns webp tiff tif psd svgz heic avif
-    pdf doc docx xls xlsx ppt pptx odt ods odp epub
+    doc docx xls xlsx ppt pptx odt ods odp epub
     zip gz tgz bz2 xz zst 7z rar tar jar war ear whl egg lz4 br
     so dll dylib exe bin o a lib obj class pyc pyo pyd wasm dex
     woff woff2 ttf otf eot
@@ -657,7 +658,11 @@ def _open_failure(exc: OSError) -> str:
 
 def classify_bytes(path: str, data: bytes, include_generated: bool = False,
                    ) -> SourceFile | Skipped:
-    """Decode and vet file content: binary, minified and generated files are skipped."""
+    """Decode and vet file content: binary, minified and generated files are skipped;
+    notebooks and PDFs become their text (formats.py)."""
+    special = read_special(path, data)
+    if special is not None:
+        return special
     text, how = decode(data)
     if text is None:
         return Skipped(path, "binary file (NUL bytes or undecodable content)")

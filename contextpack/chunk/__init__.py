@@ -8,7 +8,9 @@ from dataclasses import replace
 from ..types import Chunk, SourceFile
 from .code import chunk_code
 from .docs import chunk_document
+from .html import chunk_html
 from .languages import CODE_SPECS, DOC_LANGUAGES, language_for_path
+from .notebook import chunk_notebook
 from .text import paragraph_chunks, window_chunks
 
 #: Chunks longer than this many characters are cut at syntax boundaries.
@@ -37,6 +39,10 @@ def _chunks(src: SourceFile, max_chars: int) -> list[Chunk]:
         return chunks
     if src.language in ("markdown", "rst"):
         return chunk_document(src, max_chars)
+    if src.language == "html":
+        return chunk_html(src, max_chars)
+    if src.language == "notebook":
+        return chunk_notebook(src, max_chars, _chunks)
     if src.language == "text":
         return paragraph_chunks(src, max_chars)
     return window_chunks(src, max_chars)

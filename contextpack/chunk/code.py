@@ -552,7 +552,8 @@ def _run_chunks(
         refs: tuple[str, ...] = ()
         if refs_by_row is not None:
             refs = tuple(dict.fromkeys(r for row in range(s, e + 1) for r in refs_by_row[row]))
-        defs_here = (d.name.rsplit(".", 1)[-1],) if d is not None and d.name else ()
+        defs_here: tuple[str, ...] = (d.name.rsplit(".", 1)[-1],) if d is not None and d.name \
+            else ()
         if d is not None and d.names:
             defs_here = d.names
         if d is None:

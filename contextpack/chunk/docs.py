@@ -130,7 +130,7 @@ def _section_skeleton(lines: list[str], a: int, b: int, head_end: int, path: str
     while r <= b and lines[r].strip():
         para.append(lines[r].strip())
         r += 1
-    sentence = _first_sentence(" ".join(para))
+    sentence = first_sentence(" ".join(para))
     rest = bool(para) and (sentence != " ".join(para) or
                            any(lines[x].strip() for x in range(r, b + 1)))
     marker = "#" * max(1, len(path.split(" > "))) + " " if head and head[0].startswith("#") else ""
@@ -141,7 +141,7 @@ def _section_skeleton(lines: list[str], a: int, b: int, head_end: int, path: str
 _ADORNMENT = set("=-~^\"'`#*+_:.")
 
 
-def _first_sentence(text: str, limit: int = 240) -> str:
+def first_sentence(text: str, limit: int = 240) -> str:
     """Up to the first full stop followed by a space (or the limit, cut at a word)."""
     for end in (". ", "? ", "! "):
         at = text.find(end)
