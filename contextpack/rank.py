@@ -56,9 +56,9 @@ class Weights:
     test_prior: float = 0.3
     doc_prior: float = 0.5
     other_prior: float = 0.5
-    # How far the role priors move toward 1 for a plain question (one that names no
-    # identifier, path or stack frame): prose may well be the answer to it. Where the
-    # corpus is mostly prose the priors move by its prose share of tokens, at least.
+    # How far the doc and other priors move toward 1 for a plain question (one that
+    # names no identifier, path or stack frame): prose may well be the answer to it.
+    # Where the corpus is mostly prose they move by its prose share of tokens, at least.
     plain_relax: float = 0.5
 
     @classmethod
@@ -219,8 +219,9 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         fused = fused + weights.graph * signals["graph"]
     priors = np.array([1.0, weights.test_prior, weights.doc_prior, weights.other_prior],
                       np.float32)
+    # Documents (not tests or changelogs) may answer a plain question, or be the corpus.
     relax = max(prose_share(index), weights.plain_relax if is_plain(query) else 0.0)
-    priors = priors + (1.0 - priors) * min(max(relax, 0.0), 1.0)
+    priors[2:] += (1.0 - priors[2:]) * min(max(relax, 0.0), 1.0)
     prior = None
     if (priors != 1.0).any():
         prior = priors[file_roles(index)[index.chunk_file]]

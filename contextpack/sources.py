@@ -427,6 +427,9 @@ VENDOR_DIRS = frozenset({"vendor", "third_party", "third-party", "thirdparty", "
 #: Folders a compiler writes its output to, beside the source folder it mirrors.
 OUTPUT_DIRS = frozenset({"lib", "dist", "build", "out", "es", "esm", "cjs", "umd", "types",
                          "typings"})
+#: Folders holding TypeScript sources whose compiled twins may sit one level up
+#: (``src/v3/types.ts`` -> ``v3/types.js``).
+SOURCE_DIRS = frozenset({"src", "source", "sources", "ts"})
 TS_SOURCE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
 COMPILED_SUFFIXES = (".d.ts", ".d.mts", ".d.cts", ".js", ".cjs", ".mjs", ".jsx")
 _GENERATED_HINT = "--include-generated packs it"
@@ -452,8 +455,9 @@ def _named_by(folder: str, options: SourceOptions) -> bool:
 
 def drop_compiled_twins(result: Scan, options: SourceOptions) -> None:
     """Move compiled copies of TypeScript sources from ``result.files`` to the skipped:
-    ``a.js``, ``a.d.ts`` or ``a.mjs`` beside ``a.ts``, or under an output folder (``lib/``,
-    ``dist/``) that mirrors the source folder (``src/a.ts``). The source is what people
+    ``a.js``, ``a.d.ts`` or ``a.mjs`` beside ``a.ts``, under an output folder (``lib/``,
+    ``dist/``) that mirrors the source folder (``src/a.ts``), or where the source folder
+    is left out of the path (``v3/types.cjs`` for ``src/v3/types.ts``). The source is what people
     edit and read; its twin only repeats it, and near-duplicate pruning would otherwise keep
     whichever ranks first."""
     if options.include_generated:
@@ -466,6 +470,8 @@ def drop_compiled_twins(result: Scan, options: SourceOptions) -> None:
             sources[(*parts[:-1], stem)] = f.path
             for i in range(len(parts) - 1):  # the same path with any one folder swapped
                 sources.setdefault((*parts[:i], "*", *parts[i + 1 : -1], stem), f.path)
+                if parts[i] in SOURCE_DIRS:  # ...or with the source folder left out
+                    sources.setdefault((*parts[:i], *parts[i + 1 : -1], stem), f.path)
     if not sources:
         return
     twins = {f.path: _twin_of(f.path, sources) for f in result.files

@@ -180,7 +180,10 @@ def test_twins_only_where_a_typescript_source_mirrors_them(tmp_path: Path) -> No
     write(tmp_path, "src/b.js", "const b = 1;\n")  # no b.ts: a JavaScript source
     write(tmp_path, "test/a.js", "const a = 1;\n")  # test/ is no output folder
     write(tmp_path, "esm/a.mjs", "export const a = 1;\n")
-    assert paths(tmp_path) == ["src/a.ts", "src/b.js", "test/a.js"]
+    write(tmp_path, "src/v3/types.ts", "export const t = 1;\n")
+    write(tmp_path, "v3/types.cjs", "exports.t = 1;\n")  # the source folder left out
+    write(tmp_path, "v3/types.d.cts", "export declare const t: number;\n")
+    assert paths(tmp_path) == ["src/a.ts", "src/b.js", "src/v3/types.ts", "test/a.js"]
 
 
 def git(root: Path, *args: str) -> None:
