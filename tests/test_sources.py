@@ -189,8 +189,9 @@ def test_twins_only_where_a_typescript_source_mirrors_them(tmp_path: Path) -> No
 def git(root: Path, *args: str) -> None:
     import subprocess
 
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # this repo only
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=env)
 
 
 def test_git_tracked_files_are_sources_even_when_ignored(tmp_path: Path) -> None:
