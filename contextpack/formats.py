@@ -1,5 +1,6 @@
-"""Files that are not text as written: Jupyter notebooks and PDFs, turned into the text
-that is chunked and packed.
+"""Files that are not text as written: Jupyter notebooks, HTML pages and PDFs, turned
+into the text that is chunked and packed (an HTML page into its visible text, line for
+line: see ``chunk/html.py``).
 
 A notebook becomes its cells in the "percent" format (jupytext's): a ``# %% [markdown]``
 or ``# %% [python]`` line before each cell, then the cell's source; outputs (images,
@@ -87,13 +88,17 @@ def pdf_text(data: bytes) -> str:
 
 
 def read_special(path: str, data: bytes) -> SourceFile | Skipped | None:
-    """A notebook or PDF as a SourceFile of its text (or Skipped, with why); None for any
+    """A notebook, HTML page or PDF as a SourceFile of its text (or Skipped, with why); None for any
     other file."""
     lower = path.lower()
     if lower.endswith(".ipynb"):
         convert, language = (lambda: notebook_text(data.decode("utf-8", "replace"))), "notebook"
     elif lower.endswith(".pdf"):
         convert, language = (lambda: pdf_text(data)), "text"
+    elif lower.endswith((".html", ".htm", ".xhtml")):
+        from .chunk.html import html_text
+
+        convert, language = (lambda: html_text(data.decode("utf-8", "replace"))), "html"
     else:
         return None
     try:

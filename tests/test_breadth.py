@@ -106,7 +106,7 @@ def test_a_module_skeleton_outlines_its_members_not_its_imports() -> None:
     head = chunks_of("store.py", text)[0]
     assert head.kind == "module"
     assert "import" not in head.skeleton
-    assert "# defines: def load(path); class Store" in head.skeleton
+    assert "# def load(path); class Store" in head.skeleton
 
 
 def test_a_section_skeleton_is_its_heading_path_and_first_sentence() -> None:
@@ -199,8 +199,8 @@ def test_html_is_its_visible_text_by_section() -> None:
     assert "font-family" not in text and "old note" not in text  # styles, comments
     assert "<p>" not in text and "&amp;" not in text
     install = got["Widget guide > Installing"]
-    assert install.text == "Installing\nRun npm install widget. Then import it."
-    assert (install.start_line, install.end_line) == (11, 12)
+    assert install.text == "## Installing\nRun npm install widget. Then import it."
+    assert (install.start_line, install.end_line) == (11, 12)  # lines of the HTML file
 
 
 def _pdf(text: str) -> bytes:

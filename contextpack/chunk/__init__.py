@@ -8,7 +8,6 @@ from dataclasses import replace
 from ..types import Chunk, SourceFile
 from .code import chunk_code
 from .docs import chunk_document
-from .html import chunk_html
 from .languages import CODE_SPECS, DOC_LANGUAGES, language_for_path
 from .notebook import chunk_notebook
 from .text import paragraph_chunks, window_chunks
@@ -39,8 +38,8 @@ def _chunks(src: SourceFile, max_chars: int) -> list[Chunk]:
         return chunks
     if src.language in ("markdown", "rst"):
         return chunk_document(src, max_chars)
-    if src.language == "html":
-        return chunk_html(src, max_chars)
+    if src.language == "html":  # its visible text, with headings as Markdown's
+        return chunk_document(replace(src, language="markdown"), max_chars)
     if src.language == "notebook":
         return chunk_notebook(src, max_chars, _chunks)
     if src.language == "text":

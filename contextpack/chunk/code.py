@@ -587,21 +587,23 @@ OUTLINE_MEMBERS = 12
 
 
 def _members_outline(defs: list[_Def], lines: list[str], spec: CodeSpec) -> str:
-    """One comment line naming the file's top-level definitions by their signatures."""
+    """One comment line listing the file's top-level definitions by their signatures."""
     sigs = []
     for d in defs:
         if d.parent >= 0 or d.kind == "constant":
             continue
         first = lines[d.node.start_point[0]].strip() if d.node.start_point[0] < len(lines) else ""
         sig = first.split("{", 1)[0].rstrip(" :=").strip()
-        sigs.append(sig[:100] or d.qual)
+        if len(sig) > 100:  # cut at a space: a part-word is no word of the file
+            sig = sig[:100].rsplit(" ", 1)[0]
+        sigs.append(sig or d.qual)
         if len(sigs) >= OUTLINE_MEMBERS:
             sigs.append("...")
             break
     if not sigs:
         return ""
-    mark = spec.comment_prefixes[0]
-    return f"{mark} defines: " + "; ".join(sigs)
+    # only the file's own words: the cache checks derived views against the file
+    return f"{spec.comment_prefixes[0]} " + "; ".join(sigs)
 
 
 def _module_skeleton(lines: list[str], s: int, e: int, members: str) -> str:

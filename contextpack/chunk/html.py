@@ -1,8 +1,8 @@
-"""HTML -> chunks of its visible text, one per section (a heading to the next).
+"""HTML -> its visible text, line for line, chunked as Markdown by section.
 
 Scripts, styles, comments, templates and inline SVG are dropped; tags go, text stays.
-A chunk's text holds one line per source line that shows text, so its line span still
-points into the HTML file; its symbol is the path of headings above it.
+Each line keeps its line number in the HTML file (a line showing nothing is blank), so
+chunks are exact lines of the text that is indexed and still point into the page.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import html
 import re
 from typing import Any
 
-from ..types import Chunk, SourceFile
 from .code import _parser
-from .docs import first_sentence
 
 _HIDDEN = frozenset({"script_element", "style_element", "comment", "doctype"})
 _HIDDEN_TAGS = frozenset({"template", "svg", "head"})
@@ -73,54 +71,17 @@ def _flat(node: Any) -> str:
     return _TIGHT.sub(r"\1", " ".join(p for p in parts if p))
 
 
-def chunk_html(src: SourceFile, max_chars: int) -> list[Chunk]:
-    """Chunk an HTML page by section into its visible text."""
-    root = _parser("html").parse(src.text.encode("utf-8", "surrogatepass")).root_node
-    rows, headings, title = _visible(root)
-    heading_rows = {h[0]: h for h in headings}
-    sections: list[tuple[str, list[int]]] = []
-    path: list[tuple[int, str]] = [(0, title)] if title else []
-    current: list[int] = []
-    for row in sorted(rows):
-        head = heading_rows.get(row)
-        if head is not None:
-            if current:
-                sections.append((" > ".join(t for _, t in path), current))
-            while path and path[-1][0] >= head[1]:
-                path.pop()
-            path.append((head[1], head[2]))
-            current = []
-        current.append(row)
-    if current:
-        sections.append((" > ".join(t for _, t in path), current))
-    chunks: list[Chunk] = []
-    for symbol, section_rows in sections:
-        for piece in _pieces(section_rows, rows, max_chars):
-            text = "\n".join(_TIGHT.sub(r"\1", " ".join(rows[r])) for r in piece)
-            chunks.append(Chunk(
-                path=src.path, start_line=piece[0] + 1, end_line=piece[-1] + 1,
-                kind="section", symbol=symbol, language=src.language, text=text,
-                skeleton=_skeleton(symbol, text)))
-    return chunks
-
-
-def _pieces(section: list[int], rows: dict[int, list[str]], max_chars: int) -> list[list[int]]:
-    out: list[list[int]] = [[]]
-    size = 0
-    for r in section:
-        n = sum(len(p) + 1 for p in rows[r])
-        if out[-1] and size + n > max_chars:
-            out.append([])
-            size = 0
-        out[-1].append(r)
-        size += n
-    return [p for p in out if p]
-
-
-def _skeleton(symbol: str, text: str) -> str:
-    lines = text.split("\n")
-    body = " ".join(lines[1:] if symbol and lines[0] == symbol.rsplit(" > ", 1)[-1] else lines)
-    sentence = first_sentence(body)
-    out = [symbol] if symbol else []
-    out += [sentence] if sentence else []
-    return "\n".join(out + (["..."] if sentence != body else []))
+def html_text(text: str) -> str:
+    """An HTML page's visible text, line for line: each line of the result holds the
+    text shown from that line of the page (headings as Markdown ``#`` headings), so
+    line numbers still point into the HTML file and sections split as Markdown's do."""
+    root = _parser("html").parse(text.encode("utf-8", "surrogatepass")).root_node
+    rows, headings, _title = _visible(root)
+    out = [""] * (text.count("\n") + 1)
+    for r, parts in rows.items():
+        if r < len(out):
+            out[r] = _TIGHT.sub(r"\1", " ".join(parts)).lstrip("#>-*+ \t")
+    for r, level, heading in headings:
+        if r < len(out) and heading:
+            out[r] = "#" * level + " " + heading
+    return "\n".join(out)
