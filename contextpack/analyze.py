@@ -24,7 +24,7 @@ from .redact import redact as redact_text
 from .types import Chunk, SourceFile
 
 #: Bump when chunking, term extraction or redaction changes: cached analyses are then redone.
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 
 PARALLEL_MIN_FILES = 64
 

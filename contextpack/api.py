@@ -234,7 +234,8 @@ class Packer:
         if format == "json":
             # Timings vary run to run; the JSON must not.
             steady = {k: v for k, v in stats.items() if k != "seconds"}
-            text = render_json(fitted.text, fitted.header, fitted.items, steady, fitted.dropped)
+            text = render_json(fitted.text, fitted.header, fitted.items, steady, fitted.dropped,
+                               skipped)
         return Pack(
             text=text,
             tokens=fitted.header.tokens,

@@ -79,6 +79,14 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Only files matching this glob (repeatable), e.g. '*.py'.")(f)
     f = click.option("--exclude", multiple=True, metavar="GLOB",
                      help="Leave out files matching this glob (repeatable), e.g. 'tests/'.")(f)
+    f = click.option("--include-generated", is_flag=True,
+                     help="Also pack build output: dist/ and build/ folders, bundles, files "
+                          "ending in a sourceMappingURL, compiled twins of TypeScript.")(f)
+    f = click.option("--include-vendored", is_flag=True,
+                     help="Also pack vendored folders: vendor/, third_party/, node_modules/.")(f)
+    f = click.option("--no-gitignore", is_flag=True,
+                     help="Ignore .gitignore and .git/info/exclude (.contextpackignore "
+                          "still applies); in a git checkout tracked files are packed anyway.")(f)
     f = click.option("--max-file-size", type=click.IntRange(min=1), default=1_000_000,
                      show_default=True, metavar="BYTES", help="Skip larger files.")(f)
     f = click.option("--encoding", default=None,
@@ -104,7 +112,9 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _settings(include: tuple[str, ...], exclude: tuple[str, ...], max_file_size: int,
               encoding: str, tokenizer_file: str | None, embedder: str, no_cache: bool,
-              cache_dir: str | None, jobs: int | None, no_redact: bool = False) -> Any:
+              cache_dir: str | None, jobs: int | None, no_redact: bool = False,
+              include_generated: bool = False, include_vendored: bool = False,
+              no_gitignore: bool = False) -> Any:
     from .api import Settings
     from .sources import SourceOptions
 
@@ -112,7 +122,10 @@ def _settings(include: tuple[str, ...], exclude: tuple[str, ...], max_file_size:
         encoding=encoding,
         tokenizer_file=tokenizer_file,
         embedder=embedder,
-        sources=SourceOptions(include=include, exclude=exclude, max_file_bytes=max_file_size),
+        sources=SourceOptions(include=include, exclude=exclude, max_file_bytes=max_file_size,
+                              include_generated=include_generated,
+                              include_vendored=include_vendored,
+                              use_gitignore=not no_gitignore),
         cache_dir=cache_dir,
         use_cache=not no_cache,
         jobs=jobs,
@@ -173,11 +186,14 @@ def main() -> None:
               metavar="FILE.html",
               help="Also write an HTML report: a treemap of where the tokens are and what "
                    "went into the pack, the budget by view, each item's reason.")
+@click.option("--list-skipped", is_flag=True,
+              help="On stderr: every file left out before ranking, with the reason.")
 @source_options
 def build(paths: tuple[str, ...], budget: int | None, model: str | None,
           model_window: int | None, model_price: str | None, usage_log: str | None,
           query: str | None, query_file: Any, fmt: str, output: str | None,
           reserve: int | None, weights: tuple[str, ...], explain: bool, report: str | None,
+          list_skipped: bool,
           quiet: bool,
           **opts: Any) -> None:
     """Pack the parts of PATHS most relevant to a query into BUDGET tokens."""
@@ -212,6 +228,9 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None,
             from .report import explain as explain_text
 
             click.echo(explain_text(result), err=True, nl=False)
+        if list_skipped:
+            for s in result.skipped:
+                click.echo(f"skipped {s.path}: {s.reason}", err=True)
         if not quiet and output:
             click.echo(f"wrote {output}: {result.tokens:,} tokens of {result.budget:,}", err=True)
         cost = result.stats.get("cost")

@@ -56,6 +56,10 @@ class Weights:
     test_prior: float = 0.3
     doc_prior: float = 0.5
     other_prior: float = 0.5
+    # How far the doc and other priors move toward 1 for a plain question (one that
+    # names no identifier, path or stack frame): prose may well be the answer to it.
+    # Where the corpus is mostly prose they move by its prose share of tokens, at least.
+    plain_relax: float = 0.5
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:
@@ -87,8 +91,14 @@ ROLES = ("code", "test", "doc", "other")
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
 
 
+_CHANGELOG_STEMS = ("changelog", "changes", "history", "news", "release_notes",
+                    "release-notes", "releasenotes", "releases", "whatsnew", "whats_new")
+_CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changelog.d", "changes", "releases",
+                             "release-notes", "release_notes", "newsfragments", "whatsnew"})
+
+
 def file_role(path: str, language: str) -> int:
-    """0 code, 1 test, 2 doc, 3 other (config, data, templates...)."""
+    """0 code, 1 test (and changelogs), 2 doc, 3 other (config, data, templates...)."""
     parts = path.lower().split("/")
     name = parts[-1]
     stem = name.rsplit(".", 1)[0]
@@ -96,11 +106,24 @@ def file_role(path: str, language: str) -> int:
             stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or \
             stem in ("conftest", "tests"):
         return 1
-    if language in ("markdown", "rst", "text"):
+    if is_changelog(parts, language):
+        return 1  # a release note names every feature once: weighed down like tests
+    if language in ("markdown", "rst", "text", "html"):
         return 2
     if language == "other":
         return 3
     return 0
+
+
+def is_changelog(parts: list[str], language: str) -> bool:
+    """CHANGELOG.md, HISTORY.rst, NEWS, History.md, docs/releases/1.2.txt and the like."""
+    if language not in ("markdown", "rst", "text", "html", "other"):
+        return False
+    stem = parts[-1].split(".", 1)[0]
+    if stem in _CHANGELOG_STEMS or stem.startswith(tuple(s + c for s in _CHANGELOG_STEMS
+                                                         for c in "-_")):
+        return True
+    return language != "other" and any(p in _CHANGELOG_DIRS for p in parts[:-1])
 
 
 def file_roles(index: Index) -> np.ndarray:
@@ -196,12 +219,61 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         fused = fused + weights.graph * signals["graph"]
     priors = np.array([1.0, weights.test_prior, weights.doc_prior, weights.other_prior],
                       np.float32)
+    # Documents (not tests or changelogs) may answer a plain question, or be the corpus.
+    relax = max(prose_share(index), weights.plain_relax if is_plain(query) else 0.0)
+    priors[2:] += (1.0 - priors[2:]) * min(max(relax, 0.0), 1.0)
     prior = None
     if (priors != 1.0).any():
         prior = priors[file_roles(index)[index.chunk_file]]
         fused = fused * prior
+    fused = _floor_zeros(index, fused)
     return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files,
                    weights, prior)
+
+
+def is_plain(query: str) -> bool:
+    """A question in words: no identifier written as code, no path, no stack frame."""
+    if FRAME.search(query) or any("/" in m.group(0) or "\\" in m.group(0)
+                                  for m in PATHLIKE.finditer(query)):
+        return False
+    return not any(_looks_like_code(m.group(0), query, m.start()) for m in IDENT.finditer(query))
+
+
+def prose_share(index: Index) -> float:
+    """The share of the corpus's tokens in documents (Markdown, reST, text): 1.0 for a
+    pile of in-memory documents, near 0 for a code base. Kept on the index."""
+    cached = index.__dict__.get("_prose_share")
+    if cached is not None:
+        return float(cached)
+    roles = file_roles(index)[index.chunk_file]
+    tokens = np.asarray(index.tok_full, np.float64)
+    total = float(tokens.sum())
+    share = float(tokens[roles == 2].sum()) / total if total > 0 else 0.0
+    index.__dict__["_prose_share"] = share
+    return share
+
+
+#: Chunks no signal reached still get a score this far below the least positive one,
+#: ordered by kind and role, so they are listed as left out (nothing vanishes) and fill
+#: room nothing better wants: a pack with content and room is never empty.
+_FLOOR = 1e-3
+
+
+def _floor_zeros(index: Index, fused: np.ndarray) -> np.ndarray:
+    zero = fused <= 0
+    if not zero.any():
+        return fused
+    positive = fused[~zero]
+    top = float(positive.min()) * _FLOOR if positive.size else _FLOOR
+    order = index.__dict__.get("_floor_order")
+    if order is None or len(order) != index.n_chunks:
+        kinds = np.fromiter((_KIND_PRIOR.get(k, 0.5) for k in index.kinds), np.float32,
+                            count=index.n_chunks)
+        roles = np.array([1.0, 0.5, 0.8, 0.4], np.float32)[file_roles(index)[index.chunk_file]]
+        order = index.__dict__["_floor_order"] = kinds * roles
+    out = fused.copy()
+    out[zero] = top * order[zero]
+    return out
 
 
 def _title(query: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .types import Dropped, Item
+from .types import Dropped, Item, Skipped
 
 FORMATS = ("markdown", "xml", "json")
 _BACKTICKS = re.compile(r"`{3,}")
@@ -279,9 +279,9 @@ JSON_LEFT_OUT = 20  # the best chunks left out, listed in the json contract
 
 
 def render_json(context: str, header: Header, items: Sequence[Item], stats: dict[str, Any],
-                dropped: Sequence[Dropped] = ()) -> str:
+                dropped: Sequence[Dropped] = (), skipped: Sequence[Skipped] = ()) -> str:
     """The machine contract: context text plus items, the best chunks left out (with
-    why) and statistics."""
+    why), the files skipped before ranking (with why) and statistics."""
     doc = {
         "budget": header.budget,
         "tokens": header.tokens,
@@ -293,6 +293,7 @@ def render_json(context: str, header: Header, items: Sequence[Item], stats: dict
                       "end_line": d.chunk.end_line, "symbol": d.chunk.label,
                       "score": round(d.score, 6), "reason": d.reason}
                      for d in dropped[:JSON_LEFT_OUT]],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
         "stats": stats,
     }
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"

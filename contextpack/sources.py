@@ -11,6 +11,8 @@ import fnmatch
 import os
 import re
 import stat as stat_mod
+import subprocess
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +21,7 @@ import pathspec
 
 from .chunk.languages import language_for_path
 from .errors import SourceError
+from .formats import read_special
 from .redact import redact_name, redact_names
 from .types import Document, Skipped, SourceFile, digest
 
@@ -27,7 +30,7 @@ DEFAULT_MAX_FILE_BYTES = 1_000_000
 # Folders that are never worth packing, whether or not a .gitignore says so.
 ALWAYS_IGNORED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".bzr", ".contextpack", "__pycache__", "node_modules",
+        ".git", ".hg", ".svn", ".bzr", ".contextpack", "__pycache__",
         ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
         ".hypothesis", ".idea", ".eggs", ".gradle", ".next", ".nuxt", ".cache",
     }
@@ -44,7 +47,7 @@ LOCK_FILES = frozenset(
 BINARY_EXTENSIONS = frozenset(
     """
     png jpg jpeg gif bmp ico icns webp tiff tif psd svgz heic avif
-    pdf doc docx xls xlsx ppt pptx odt ods odp epub
+    doc docx xls xlsx ppt pptx odt ods odp epub
     zip gz tgz bz2 xz zst 7z rar tar jar war ear whl egg lz4 br
     so dll dylib exe bin o a lib obj class pyc pyo pyd wasm dex
     woff woff2 ttf otf eot
@@ -89,6 +92,11 @@ class Scan:
     root: str
     files: list[FileStat] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # Paths git tracks under the root (and their folders), or None outside a checkout.
+    tracked: frozenset[str] | None = None
+    # Ignored folders walked because git tracks files in them ("lib/"): only what is
+    # tracked in them is a source.
+    kept_folders: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,11 @@ class SourceOptions:
     exclude: tuple[str, ...] = ()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     use_ignore_files: bool = True
+    # Build output (dist/, build/, bundles, compiled twins of TypeScript) and vendored
+    # folders (vendor/, third_party/, node_modules/) are left out unless these are set.
+    include_generated: bool = False
+    include_vendored: bool = False
+    use_gitignore: bool = True  # False: .gitignore and .git/info/exclude do not apply
     # token-shaped secrets in file names become markers in the paths shown (and cached)
     redact_names: bool = True
 
@@ -161,28 +174,29 @@ class _IgnoreStack:
     """Nested ignore rules: the deepest file with a matching pattern decides."""
 
     def __init__(self) -> None:
-        self._specs: list[tuple[str, _Rules]] = []
+        self._specs: list[tuple[str, _Rules, str]] = []
 
-    def push(self, base: str, lines: Iterable[str]) -> bool:
+    def push(self, base: str, lines: Iterable[str], name: str = ".gitignore") -> bool:
         rules = _Rules(lines)
         if rules.empty:
             return False
-        self._specs.append((base, rules))
+        self._specs.append((base, rules, name))
         return True
 
     def pop(self) -> None:
         self._specs.pop()
 
-    def ignored(self, rel: str, is_dir: bool) -> bool:
+    def ignored_by(self, rel: str, is_dir: bool) -> str | None:
+        """The name of the ignore file that hides ``rel``, or None."""
         probe = rel + "/" if is_dir else rel
-        for base, rules in reversed(self._specs):
+        for base, rules, name in reversed(self._specs):
             sub = probe[len(base) + 1 :] if base else probe
             if base and not probe.startswith(base + "/"):
                 continue
             decided = rules.check(sub, is_dir)
             if decided is not None:
-                return decided
-        return False
+                return name if decided else None
+        return None
 
 
 def _read_ignore_file(path: str) -> list[str]:
@@ -250,10 +264,12 @@ def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> 
         raise SourceError(f"folder {str(root)!r} cannot be read: permission denied", str(root))
     result = Scan(root=real_root)
     ignores = _IgnoreStack()
-    if options.use_ignore_files:
+    if options.use_ignore_files and options.use_gitignore:
         ignores.push("", _read_ignore_file(os.path.join(real_root, ".git", "info", "exclude")))
+        result.tracked = tracked_paths(real_root)
     visited = {real_root}
     _walk(real_root, "", real_root, options, ignores, visited, result)
+    drop_compiled_twins(result, options)
     return _finish(result, options)
 
 
@@ -308,8 +324,11 @@ def _walk(
     pushed = 0
     if options.use_ignore_files:
         for name in IGNORE_FILES:
+            if name == ".gitignore" and not options.use_gitignore:
+                continue
             if any(e.name == name for e in entries):
-                pushed += ignores.push(rel_dir, _read_ignore_file(os.path.join(abs_dir, name)))
+                pushed += ignores.push(rel_dir, _read_ignore_file(os.path.join(abs_dir, name)),
+                                       name)
     try:
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
@@ -339,7 +358,10 @@ def _visit(
         return
     if is_dir and entry.name.endswith(".egg-info"):
         return
-    if ignores.ignored(rel, is_dir):
+    hidden_by = ignores.ignored_by(rel, is_dir)
+    if hidden_by is not None and not kept_despite_ignore(rel, is_dir, hidden_by, result):
+        return
+    if hidden_by is None and untracked_in_ignored_folder(rel, is_dir, result):
         return
     target = ""
     if is_link:
@@ -359,6 +381,10 @@ def _visit(
             return
     if is_dir:
         if options.exclude and _glob_matches(rel + "/", options.exclude):
+            return
+        left_out = folder_reason(rel, options)
+        if left_out:
+            result.skipped.append(Skipped(rel + "/", left_out))
             return
         # A folder that is no link resolves to its resolved parent plus its name: no
         # realpath (a stat per path component) for each of a large tree's folders.
@@ -393,6 +419,178 @@ def _stat_failure(exc: OSError) -> str:
     return f"unreadable: cannot stat ({exc.strerror})"
 
 
+# --- Build output, vendored code and what git tracks (classification by path) ----------
+
+BUILD_DIRS = frozenset({"dist", "build"})
+VENDOR_DIRS = frozenset({"vendor", "third_party", "third-party", "thirdparty", "node_modules",
+                         "bower_components"})
+#: Folders a compiler writes its output to, beside the source folder it mirrors.
+OUTPUT_DIRS = frozenset({"lib", "dist", "build", "out", "es", "esm", "cjs", "umd", "types",
+                         "typings"})
+#: Folders holding TypeScript sources whose compiled twins may sit one level up
+#: (``src/v3/types.ts`` -> ``v3/types.js``).
+SOURCE_DIRS = frozenset({"src", "source", "sources", "ts"})
+TS_SOURCE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+COMPILED_SUFFIXES = (".d.ts", ".d.mts", ".d.cts", ".js", ".cjs", ".mjs", ".jsx")
+_GENERATED_HINT = "--include-generated packs it"
+_VENDORED_HINT = "--include-vendored packs it"
+
+
+def folder_reason(rel: str, options: SourceOptions) -> str | None:
+    """Why a whole folder is left out as build output or vendored code, or None.
+
+    An --include glob that names the folder (``dist/``, ``vendor/**/*.c``) brings it back."""
+    name = rel.rsplit("/", 1)[-1]
+    if name in BUILD_DIRS and not options.include_generated and not _named_by(name, options):
+        return f"build output ({name}/; {_GENERATED_HINT})"
+    if name in VENDOR_DIRS and not options.include_vendored and not _named_by(name, options):
+        return f"vendored code ({name}/; {_VENDORED_HINT})"
+    return None
+
+
+def _named_by(folder: str, options: SourceOptions) -> bool:
+    """True if an --include glob names ``folder`` as one of its path components."""
+    return any(folder in pat.strip("/").split("/") for pat in options.include)
+
+
+def drop_compiled_twins(result: Scan, options: SourceOptions) -> None:
+    """Move compiled copies of TypeScript sources from ``result.files`` to the skipped:
+    ``a.js``, ``a.d.ts`` or ``a.mjs`` beside ``a.ts``, under an output folder (``lib/``,
+    ``dist/``) that mirrors the source folder (``src/a.ts``), or where the source folder
+    is left out of the path (``v3/types.cjs`` for ``src/v3/types.ts``). The source is what people
+    edit and read; its twin only repeats it, and near-duplicate pruning would otherwise keep
+    whichever ranks first."""
+    if options.include_generated:
+        return
+    sources: dict[tuple[str, ...], str] = {}
+    for f in result.files:
+        if f.path.endswith(TS_SOURCE_SUFFIXES) and not f.path.endswith(".d.ts"):
+            parts = f.path.split("/")
+            stem = _strip_suffix(parts[-1], TS_SOURCE_SUFFIXES)
+            sources[(*parts[:-1], stem)] = f.path
+            for i in range(len(parts) - 1):  # the same path with any one folder swapped
+                sources.setdefault((*parts[:i], "*", *parts[i + 1 : -1], stem), f.path)
+                if parts[i] in SOURCE_DIRS:  # ...or with the source folder left out
+                    sources.setdefault((*parts[:i], *parts[i + 1 : -1], stem), f.path)
+    if not sources:
+        return
+    twins = {f.path: _twin_of(f.path, sources) for f in result.files
+             if f.path.endswith(COMPILED_SUFFIXES)}
+    # A .js beside its .ts is compiled in place when its folder holds several such pairs
+    # (or it is a declaration file); one lone pair may be two hand-written files.
+    beside = Counter(_folder(p) for p, twin in twins.items()
+                     if twin is not None and _folder(p) == _folder(twin))
+    kept = []
+    for f in result.files:
+        twin = twins.get(f.path)
+        if twin is not None and _folder(twin) == _folder(f.path) and beside[_folder(f.path)] < 2 \
+                and not f.path.endswith((".d.ts", ".d.mts", ".d.cts")):
+            twin = None
+        if twin is None:
+            kept.append(f)
+        else:
+            # the source's name only: paths in reasons would not follow a merge's prefix
+            name = twin.rsplit("/", 1)[-1]
+            result.skipped.append(Skipped(f.path, f"compiled twin (of {name}; {_GENERATED_HINT})"))
+    result.files = kept
+
+
+def _folder(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _twin_of(path: str, sources: dict[tuple[str, ...], str]) -> str | None:
+    parts = path.split("/")
+    stem = _strip_suffix(parts[-1], COMPILED_SUFFIXES)
+    found = sources.get((*parts[:-1], stem))
+    if found is not None:
+        return found
+    for i in range(len(parts) - 1):
+        if parts[i] in OUTPUT_DIRS:
+            found = sources.get((*parts[:i], "*", *parts[i + 1 : -1], stem))
+            if found is not None and found.split("/")[i] not in OUTPUT_DIRS:
+                return found
+    return None
+
+
+def tracked_paths(root: str) -> frozenset[str] | None:
+    """The files git tracks under ``root`` (relative paths) and their folders, or None
+    when ``root`` is not inside a git checkout or git cannot say.
+
+    The repository is untrusted: git runs with no system or global config, no fsmonitor
+    and no optional locks, and ``ls-files`` runs no hooks, filters or other commands."""
+    if not any(os.path.exists(os.path.join(d, ".git")) for d in _ancestors(root)):
+        return None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, GIT_OPTIONAL_LOCKS="0",
+               GIT_TERMINAL_PROMPT="0")
+    try:
+        done = subprocess.run(
+            ["git", "-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false",
+             "ls-files", "-z", "--cached", "--", "."],
+            cwd=root, env=env, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    out: set[str] = set()
+    for raw in done.stdout.split(b"\0"):
+        rel = raw.decode("utf-8", "surrogateescape")
+        if not rel or rel.startswith("../"):
+            continue
+        out.add(rel)
+        while "/" in rel:
+            rel = rel.rsplit("/", 1)[0]
+            if rel + "/" in out:
+                break
+            out.add(rel + "/")
+    return frozenset(out)
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    while True:
+        yield path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
+
+
+def untracked_in_ignored_folder(rel: str, is_dir: bool, result: Scan) -> bool:
+    """An untracked path inside an ignored folder that is walked for its tracked files."""
+    if not result.kept_folders or result.tracked is None:
+        return False
+    probe = rel + "/" if is_dir else rel
+    return probe not in result.tracked and any(probe.startswith(f) for f in result.kept_folders)
+
+
+def kept_despite_ignore(rel: str, is_dir: bool, ignore_file: str, result: Scan) -> bool:
+    """Whether a path an ignore file hides is a source all the same.
+
+    Git's own rule: ignore patterns apply to untracked files only, so in a checkout what
+    git tracks is packed. Outside a checkout (an unpacked sdist or tarball) a
+    ``.gitignore`` still applies, but what it hides is listed among the skipped, so a
+    shipped folder it matches does not vanish silently. ``.contextpackignore`` always wins."""
+    if ignore_file == ".contextpackignore":
+        return False
+    if result.tracked is not None:
+        kept = (rel + "/" if is_dir else rel) in result.tracked
+        if kept and is_dir:
+            result.kept_folders.append(rel + "/")
+        return kept
+    result.skipped.append(Skipped(rel + "/" if is_dir else rel,
+                                  "ignored by .gitignore (not a git checkout; "
+                                  "--no-gitignore packs it)"))
+    return False
+
+
 def quick_reason(fs: FileStat, options: SourceOptions) -> str | None:
     """Why a file is left out without reading it (name and size alone), or None."""
     name = fs.path.rsplit("/", 1)[-1]
@@ -402,7 +600,7 @@ def quick_reason(fs: FileStat, options: SourceOptions) -> str | None:
     ext = lower.rsplit(".", 1)[-1] if "." in lower else ""
     if ext in BINARY_EXTENSIONS:
         return "binary file (by extension)"
-    if lower.endswith(GENERATED_SUFFIXES):
+    if lower.endswith(GENERATED_SUFFIXES) or ".min." in lower:
         return "minified or generated file"
     if fs.size > options.max_file_bytes:
         return f"too large ({fs.size:,} bytes > {options.max_file_bytes:,}; see --max-file-size)"
@@ -431,7 +629,7 @@ def read_source(fs: FileStat, options: SourceOptions | None = None) -> SourceFil
             return Skipped(fs.path, f"unreadable: {exc.strerror or exc}")
     if len(data) > options.max_file_bytes:
         return Skipped(fs.path, f"too large (> {options.max_file_bytes:,} bytes)")
-    return classify_bytes(fs.path, data)
+    return classify_bytes(fs.path, data, options.include_generated)
 
 
 def _open_source(fs: FileStat) -> int:
@@ -464,8 +662,13 @@ def _open_failure(exc: OSError) -> str:
     return f"unreadable: {exc.strerror or exc}"
 
 
-def classify_bytes(path: str, data: bytes) -> SourceFile | Skipped:
-    """Decode and vet file content: binary, minified and generated files are skipped."""
+def classify_bytes(path: str, data: bytes, include_generated: bool = False,
+                   ) -> SourceFile | Skipped:
+    """Decode and vet file content: binary, minified and generated files are skipped;
+    notebooks and PDFs become their text (formats.py)."""
+    special = read_special(path, data)
+    if special is not None:
+        return special
     text, how = decode(data)
     if text is None:
         return Skipped(path, "binary file (NUL bytes or undecodable content)")
@@ -476,6 +679,9 @@ def classify_bytes(path: str, data: bytes) -> SourceFile | Skipped:
     head = text[:600].lower()
     if any(marker in head for marker in GENERATED_MARKERS) and "generated" in head:
         return Skipped(path, "minified or generated file (generated-code marker)")
+    why = None if include_generated else generated_reason(text)
+    if why:
+        return Skipped(path, why)
     return SourceFile(
         path=path,
         text=text,
@@ -484,6 +690,25 @@ def classify_bytes(path: str, data: bytes) -> SourceFile | Skipped:
         size=len(data),
         decoded_with=how,
     )
+
+
+#: Bundlers' runtime, in the first lines of what they emit.
+BUNDLER_BANNERS = ("webpackBootstrap", "__webpack_require__", "__webpack_modules__",
+                   "parcelRequire", "// Generated by CoffeeScript", "/******/")
+
+
+def generated_reason(text: str) -> str | None:
+    """Why a file's content says it is compiled or bundled output, or None: a bundler's
+    runtime near the top, or a ``sourceMappingURL`` comment at the end (what compilers
+    and bundlers append to their output, never what people write)."""
+    head = text[:3000]
+    if any(banner in head for banner in BUNDLER_BANNERS):
+        return f"build output (bundler banner; {_GENERATED_HINT})"
+    tail = text[-400:]
+    if "sourceMappingURL=" in tail and ("//# sourceMappingURL=" in tail
+                                        or "/*# sourceMappingURL=" in tail):
+        return f"build output (sourceMappingURL: compiled from a source; {_GENERATED_HINT})"
+    return None
 
 
 def decode(data: bytes) -> tuple[str | None, str]:

@@ -162,6 +162,8 @@ def surroundings() -> list[tuple[str, str]]:
             m = PLACEHOLDER.search(line)
             if m:
                 before = line[: m.start()].strip()
+                if p.suffix == ".ipynb":  # packed as its cells' text, not JSON strings
+                    before = before.lstrip('"').replace('\\"', '"').replace("\\\\", "\\")
                 if len(before) >= 4:
                     out.append((str(p.relative_to(SHAPES)), before))
     return out

@@ -74,7 +74,7 @@ def test_tight_budgets_shrink_views(packer: Packer) -> None:
 def test_json_contract(packer: Packer) -> None:
     doc = json.loads(packer.pack("add numbers", 1200, "json").text)
     assert set(doc) == {"budget", "tokens", "encoding", "query", "context", "items", "left_out",
-                        "stats"}
+                        "skipped", "stats"}
     assert doc["budget"] == 1200 and doc["encoding"] == "cl100k_base"
     assert doc["tokens"] == get_tokenizer().count(doc["context"]) <= 1200
     for item in doc["items"]:

@@ -137,3 +137,106 @@ def test_cache_and_vcs_folders_are_never_walked(tmp_path: Path) -> None:
     for rel in (".contextpack/x.md", "node_modules/m/index.js", "__pycache__/a.py", "a.py"):
         write(tmp_path, rel, "x = 1\n")
     assert paths(tmp_path) == ["a.py"]
+
+
+TSPKG = Path(__file__).parent.parent / "fixtures" / "breadth" / "tspkg"
+
+
+def skipped_reasons(root: Path, **kw: object) -> dict[str, str]:
+    found = scan(root, SourceOptions(**kw))  # type: ignore[arg-type]
+    return {s.path: s.reason for s in found.skipped}
+
+
+def test_build_output_vendored_and_compiled_twins_are_left_out_and_said() -> None:
+    files = paths(TSPKG)
+    # the TypeScript source stays; its compiled twins, the bundle and vendored code go
+    assert "src/util.ts" in files and "src/index.ts" in files
+    assert not {"lib/util.js", "lib/util.d.ts", "dist/bundle.js", "vendor/leftpad/index.js"} \
+        & set(files)
+    reasons = skipped_reasons(TSPKG)
+    assert reasons["lib/util.js"].startswith("compiled twin (of util.ts")
+    assert reasons["lib/util.d.ts"].startswith("compiled twin (of util.ts")
+    assert reasons["dist/"].startswith("build output (dist/")
+    assert reasons["vendor/"].startswith("vendored code (vendor/")
+    # content says build output too: a sourceMappingURL line, a bundler's banner
+    got = read_source(next(f for f in scan(TSPKG).files if f.path == "compiled.js"))
+    assert isinstance(got, Skipped) and "sourceMappingURL" in got.reason
+    bundle = (TSPKG / "dist" / "bundle.js").read_bytes()
+    assert "bundler banner" in classify_bytes("bundle.js", bundle).reason  # type: ignore[union-attr]
+    assert isinstance(classify_bytes("bundle.js", bundle, include_generated=True), SourceFile)
+
+
+def test_build_output_and_vendored_code_can_be_opted_back_in() -> None:
+    everything = paths(TSPKG, include_generated=True, include_vendored=True)
+    assert {"lib/util.js", "lib/util.d.ts", "dist/bundle.js", "vendor/leftpad/index.js"} \
+        <= set(everything)
+    assert "vendor/leftpad/index.js" in paths(TSPKG, include=("vendor/",))
+    assert "dist/bundle.js" in paths(TSPKG, include=("dist/*.js",))
+    assert "dist/bundle.js" not in paths(TSPKG, include_vendored=True)
+
+
+def test_twins_only_where_a_typescript_source_mirrors_them(tmp_path: Path) -> None:
+    write(tmp_path, "src/a.ts", "export const a = 1;\n")
+    write(tmp_path, "src/b.js", "const b = 1;\n")  # no b.ts: a JavaScript source
+    write(tmp_path, "test/a.js", "const a = 1;\n")  # test/ is no output folder
+    write(tmp_path, "esm/a.mjs", "export const a = 1;\n")
+    write(tmp_path, "src/v3/types.ts", "export const t = 1;\n")
+    write(tmp_path, "v3/types.cjs", "exports.t = 1;\n")  # the source folder left out
+    write(tmp_path, "v3/types.d.cts", "export declare const t: number;\n")
+    assert paths(tmp_path) == ["src/a.ts", "src/b.js", "src/v3/types.ts", "test/a.js"]
+
+
+def git(root: Path, *args: str) -> None:
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # this repo only
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
+                   check=True, capture_output=True, env=env)
+
+
+def test_git_tracked_files_are_sources_even_when_ignored(tmp_path: Path) -> None:
+    write(tmp_path, ".gitignore", "lib/\n*.gen.c\n")
+    write(tmp_path, "lib/core.c", "int core(void) { return 1; }\n")
+    write(tmp_path, "lib/scratch.c", "int scratch;\n")  # ignored and untracked
+    write(tmp_path, "table.gen.c", "int table[] = {1};\n")
+    write(tmp_path, "main.c", "int main(void) { return 0; }\n")
+    write(tmp_path, ".contextpackignore", "private.c\n")
+    write(tmp_path, "private.c", "int p;\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-f", "lib/core.c", "table.gen.c", "main.c", ".gitignore", "private.c")
+    # git's rule: ignore patterns hide untracked files only; .contextpackignore still wins
+    assert paths(tmp_path) == ["lib/core.c", "main.c", "table.gen.c"]
+    assert "lib/scratch.c" not in skipped_reasons(tmp_path)  # untracked junk, not counted
+
+
+def test_outside_a_checkout_gitignore_applies_but_what_it_hides_is_counted(
+        tmp_path: Path) -> None:
+    write(tmp_path, ".gitignore", "lib/\n")
+    write(tmp_path, "lib/core.c", "int core(void) { return 1; }\n")
+    write(tmp_path, "main.c", "int main(void) { return 0; }\n")
+    assert paths(tmp_path) == ["main.c"]
+    assert skipped_reasons(tmp_path)["lib/"].startswith("ignored by .gitignore (not a git checkout")
+    assert paths(tmp_path, use_gitignore=False) == ["lib/core.c", "main.c"]
+
+
+def test_a_hostile_git_config_runs_nothing(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    marker = tmp_path / "ran"
+    hook = f"touch {marker}"
+    with open(tmp_path / ".git" / "config", "a") as fh:
+        fh.write(f"[core]\n\tfsmonitor = {hook}\n\tuntrackedCache = true\n")
+    write(tmp_path, "a.py", "x = 1\n")
+    git(tmp_path, "-c", "core.fsmonitor=false", "add", "a.py")
+    assert paths(tmp_path) == ["a.py"]
+    assert not marker.exists()
+
+
+def test_a_javascript_file_is_compiled_in_place_when_its_folder_has_several(
+        tmp_path: Path) -> None:
+    write(tmp_path, "one/a.ts", "export const a = 1;\n")
+    write(tmp_path, "one/a.js", "const a = 1;\n")  # a lone pair: maybe two sources
+    for stem in ("a", "b"):
+        write(tmp_path, f"two/{stem}.ts", "export const x = 1;\n")
+        write(tmp_path, f"two/{stem}.js", "exports.x = 1;\n")
+        write(tmp_path, f"two/{stem}.d.ts", "export declare const x: number;\n")
+    assert paths(tmp_path) == ["one/a.js", "one/a.ts", "two/a.ts", "two/b.ts"]

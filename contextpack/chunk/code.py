@@ -34,6 +34,7 @@ class _Def:
     body: Any = None
     context: list[str] = field(default_factory=list)
     header_end: int = 0  # last row of the signature
+    names: tuple[str, ...] = ()  # what a constant block declares
 
 
 @lru_cache(maxsize=None)
@@ -151,6 +152,104 @@ def _variable_function(node: Any, spec: CodeSpec) -> str:
     return _plain_name(name) if name is not None else ""
 
 
+def _declared_value(node: Any) -> Any:
+    """The value of a declaration's single declarator (``const f = () => {}``), or None."""
+    decl = next((c for c in node.named_children if c.type == "variable_declarator"), None)
+    return decl.child_by_field_name("value") if decl is not None else None
+
+
+_EXPORTS = ("module.exports.", "exports.")
+
+
+def _assigned_function(node: Any, spec: CodeSpec) -> tuple[str, str, Any] | None:
+    """CommonJS and prototype assignments as definitions: (kind, name, value node).
+
+    ``exports.x = function`` and ``module.exports.x = () => ...`` define ``x``;
+    ``obj.method = function`` defines ``obj.method``; ``X.prototype.y = ...`` defines
+    ``X.y``; ``module.exports = {...}`` and ``X.prototype = {...}`` hold their members as a
+    class body does. ``{ name: function () {} }`` pairs inside those are methods."""
+    if not spec.variable_functions:
+        return None
+    if node.type == "pair":
+        key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
+        if key is not None and value is not None and value.type in spec.variable_functions:
+            return "function", _plain_name(key).strip("'\"`"), value
+        return None
+    if node.type != "expression_statement" or not node.named_children:
+        return None
+    expr = node.named_children[0]
+    if expr.type != "assignment_expression":
+        return None
+    left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
+    if left is None or right is None or left.type != "member_expression":
+        return None
+    target = _plain_name(left).replace(".prototype.", ".")
+    if right.type in spec.variable_functions:
+        for head in _EXPORTS:
+            if target.startswith(head) and "." not in target[len(head):]:
+                target = target[len(head):]
+        return "method" if "." in target else "function", target, right
+    if right.type == "object" and (target in ("module.exports", "exports")
+                                   or target.endswith(".prototype")):
+        return "class", target.removesuffix(".prototype"), right
+    return None
+
+
+#: Top-level declarations of at least this many lines are items of their own (a regex
+#: table, a config object, a Go const block); shorter ones stay in the module's code,
+#: still findable by the names they define.
+CONSTANT_MIN_LINES = 3
+_CONSTANT_NODES = frozenset({
+    "lexical_declaration", "variable_declaration",  # JavaScript, TypeScript
+    "assignment", "expression_statement",  # Python, Ruby (checked below)
+    "const_declaration", "var_declaration",  # Go, PHP
+    "const_item", "static_item",  # Rust
+    "declaration", "preproc_def",  # C, C++
+})
+
+
+def _constant_names(node: Any, spec: CodeSpec, lines: list[str]) -> tuple[str, ...]:
+    """The names a multi-line top-level constant or variable declaration defines, or ()."""
+    if node.type not in _CONSTANT_NODES or _end_row(node) - node.start_point[0] + 1 < \
+            CONSTANT_MIN_LINES:
+        return ()
+    if node.type == "expression_statement":
+        if not node.named_children or node.named_children[0].type != "assignment":
+            return ()
+        node = node.named_children[0]
+    out: list[str] = []
+    if node.type == "assignment":
+        left = node.child_by_field_name("left")
+        if left is None:
+            return ()
+        if left.type in ("identifier", "constant"):
+            out.append(_plain_name(left))
+        elif left.type in ("pattern_list", "tuple_pattern"):
+            out += [_plain_name(c) for c in left.named_children if c.type == "identifier"]
+    elif node.type in ("lexical_declaration", "variable_declaration"):
+        for decl in node.named_children:
+            name = decl.child_by_field_name("name") if decl.type == "variable_declarator" else None
+            if name is not None and name.type == "identifier":
+                out.append(_plain_name(name))
+    elif node.type in ("const_declaration", "var_declaration"):  # Go specs, PHP elements
+        for spec_node in node.named_children:
+            if spec_node.type in ("const_spec", "var_spec"):
+                out += [_plain_name(c) for c in spec_node.children_by_field_name("name")]
+            elif spec_node.type == "const_element":
+                out += [_plain_name(c) for c in spec_node.named_children if c.type == "name"]
+    elif node.type in ("const_item", "static_item", "preproc_def"):
+        name = node.child_by_field_name("name")
+        if name is not None:
+            out.append(_plain_name(name))
+    elif node.type == "declaration":  # C: only declarations with an initializer
+        for decl in node.children_by_field_name("declarator"):
+            if decl.type == "init_declarator":
+                name = _name(decl, spec)
+                if name:
+                    out.append(name)
+    return tuple(dict.fromkeys(n for n in out if n.isidentifier()))
+
+
 def _header_end(node: Any, body: Any) -> int:
     """Last row of a definition's signature: where its last part before the body ends."""
     if body is None:
@@ -199,22 +298,36 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                     continue  # `struct x;` forward declarations and uses are not definitions
                 kind = "type"
                 name = _name(target, spec)
-            else:
+            value = None  # the function (or object) a declaration or assignment holds
+            names: tuple[str, ...] = ()
+            if not kind:
                 vname = _variable_function(target, spec)
                 if vname:
                     kind = "method" if parent >= 0 and defs[parent].kind == "class" else "function"
                     name = vname
+                    value = _declared_value(target)
+            if not kind and (parent < 0 or defs[parent].kind == "class"):
+                assigned = _assigned_function(target, spec)
+                if assigned is not None:
+                    kind, name, value = assigned
+                    if parent >= 0 and kind == "function":
+                        kind = "method"  # a member of an exported object or prototype
+            if not kind and parent < 0:
+                names = _constant_names(target, spec, lines)
+                if names:
+                    kind, name = "constant", names[0]
             if not kind:
                 if target.type in spec.transparent and depth < MAX_NEST:
                     found.append((target, parent, prefix, depth + 1))
                 continue
-            body = target.child_by_field_name("body")
+            body = target.child_by_field_name("body") if kind != "constant" else None
             sig_node = target
-            if target.type in ("lexical_declaration", "variable_declaration"):
-                decl = next(c for c in target.named_children if c.type == "variable_declarator")
-                sig_node = decl.child_by_field_name("value") or target
-                body = sig_node.child_by_field_name("body")
+            if value is not None:
+                sig_node = value
+                body = value if value.type == "object" else value.child_by_field_name("body")
             qual = f"{prefix}{name}" if name else prefix.rstrip(".") or "<anonymous>"
+            if kind in ("function", "method", "class") and "." in name and not prefix:
+                name = name.rsplit(".", 1)[-1]  # `X.prototype.y`: symbol X.y, defines y
             d = _Def(
                 node=outer,
                 kind=kind,
@@ -224,6 +337,7 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                 start=outer.start_point[0],
                 end=_end_row(outer),
                 body=body,
+                names=names,
             )
             d.header_end = _header_end(sig_node, body)
             if parent >= 0:
@@ -328,6 +442,11 @@ def _definition_names(text: str, language: str) -> tuple[str, ...]:
     """Names a module-level chunk defines (``X = ...`` at column 0)."""
     out = []
     for ln in text.split("\n"):
+        if ln.startswith("#define "):  # C and C++ macros and constants
+            word = ln[8:].strip().split("(", 1)[0].split(" ", 1)[0]
+            if word.isidentifier():
+                out.append(word)
+            continue
         if not ln or ln[0] in " \t#/":
             continue
         head = ln.split("=", 1)[0] if "=" in ln else ""
@@ -358,6 +477,7 @@ def chunk_code(src: SourceFile, max_chars: int) -> list[Chunk] | None:
     _extend_leading_comments(defs, owner, lines, spec)
 
     refs_by_row = _refs_by_row(root, spec.grammar, len(lines))
+    members = _members_outline(defs, lines, spec)
     chunks: list[Chunk] = []
     row = 0
     n = len(lines)
@@ -368,7 +488,8 @@ def chunk_code(src: SourceFile, max_chars: int) -> list[Chunk] | None:
             end += 1
         span = trim_blank_edges(lines, row, end)
         if span is not None and has_content(lines, *span):
-            chunks.extend(_run_chunks(src, spec, defs, o, span, lines, root, max_chars, refs_by_row))
+            chunks.extend(_run_chunks(src, spec, defs, o, span, lines, root, max_chars,
+                                      refs_by_row, members))
         row = end + 1
     return chunks
 
@@ -405,6 +526,7 @@ def _run_chunks(
     root: Any,
     max_chars: int,
     refs_by_row: list[list[str]] | None,
+    members: str = "",
 ) -> list[Chunk]:
     start, end = span
     d = defs[o] if o >= 0 else None
@@ -420,14 +542,20 @@ def _run_chunks(
     out = []
     for k, (s, e) in enumerate(pieces, 1):
         text = "\n".join(lines[s : e + 1])
-        if d is not None and k == 1 and (d.start == s or s <= d.node.start_point[0] <= e):
+        if d is not None and d.kind != "constant" and k == 1 and (
+                d.start == s or s <= d.node.start_point[0] <= e):
             skeleton = _skeleton(d, lines, spec, s, e)
+        elif d is None:
+            skeleton = _module_skeleton(lines, s, e, members)
         else:
             skeleton = _generic_skeleton(lines, s, e)
         refs: tuple[str, ...] = ()
         if refs_by_row is not None:
             refs = tuple(dict.fromkeys(r for row in range(s, e + 1) for r in refs_by_row[row]))
-        defs_here = (d.name.rsplit(".", 1)[-1],) if d is not None and d.name else ()
+        defs_here: tuple[str, ...] = (d.name.rsplit(".", 1)[-1],) if d is not None and d.name \
+            else ()
+        if d is not None and d.names:
+            defs_here = d.names
         if d is None:
             defs_here = _definition_names(text, src.language)
         out.append(
@@ -449,6 +577,56 @@ def _run_chunks(
             )
         )
     return out
+
+
+_IMPORT_PREFIXES = ("import ", "from ", "#include", "use ", "using ", "package ", "require",
+                    "<?php", "namespace ", "'use strict'", '"use strict"', "extern crate",
+                    "#!", "#pragma", "@file")
+MODULE_SKELETON_LINES = 12
+OUTLINE_MEMBERS = 12
+
+
+def _members_outline(defs: list[_Def], lines: list[str], spec: CodeSpec) -> str:
+    """One comment line listing the file's top-level definitions by their signatures."""
+    sigs = []
+    for d in defs:
+        if d.parent >= 0 or d.kind == "constant":
+            continue
+        first = lines[d.node.start_point[0]].strip() if d.node.start_point[0] < len(lines) else ""
+        sig = first.split("{", 1)[0].rstrip(" :=").strip()
+        if len(sig) > 100:  # cut at a space: a part-word is no word of the file
+            sig = sig[:100].rsplit(" ", 1)[0]
+        sigs.append(sig or d.qual)
+        if len(sigs) >= OUTLINE_MEMBERS:
+            sigs.append("...")
+            break
+    if not sigs:
+        return ""
+    # only the file's own words: the cache checks derived views against the file
+    return f"{spec.comment_prefixes[0]} " + "; ".join(sigs)
+
+
+def _module_skeleton(lines: list[str], s: int, e: int, members: str) -> str:
+    """Module code without its imports: the first line of each top-level statement (what
+    it defines), or, for a run of imports alone, an outline of the file's definitions."""
+    keep: list[str] = []
+    elided = imports = False
+    for r in range(s, e + 1):
+        ln = lines[r]
+        stripped = ln.strip()
+        if not stripped:
+            continue
+        if stripped.startswith(_IMPORT_PREFIXES):
+            imports = elided = True
+            continue
+        if ln[0] in " \t)]}" or stripped.startswith(("#", "//", "/*", "*")) or \
+                len(keep) >= MODULE_SKELETON_LINES:
+            elided = True
+            continue
+        keep.append(ln)
+    if imports and members:  # the file's head: say what the file defines
+        keep.append(members)
+    return "\n".join(keep + (["..."] if elided else []))
 
 
 def _generic_skeleton(lines: list[str], s: int, e: int, keep: int = 2) -> str:

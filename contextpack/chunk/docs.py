@@ -106,7 +106,8 @@ def chunk_document(src: SourceFile, max_chars: int) -> list[Chunk]:
                     symbol=symbol,
                     language=src.language,
                     text=text,
-                    skeleton=_section_skeleton(lines, a, b, head_end if k == 1 else a - 1),
+                    skeleton=_section_skeleton(lines, a, b, head_end if k == 1 else a - 1,
+                                               symbol),
                     part=k if len(pieces) > 1 else 0,
                     parts=len(pieces) if len(pieces) > 1 else 0,
                 )
@@ -118,16 +119,34 @@ def _paragraph_starts(lines: list[str], s: int, e: int) -> list[int]:
     return [r for r in range(s + 1, e + 1) if lines[r].strip() and not lines[r - 1].strip()]
 
 
-def _section_skeleton(lines: list[str], a: int, b: int, head_end: int) -> str:
-    """The heading and the first two lines of the first paragraph."""
-    keep = lines[a : max(head_end, a - 1) + 1]
+def _section_skeleton(lines: list[str], a: int, b: int, head_end: int, path: str = "") -> str:
+    """The section's heading path (``Usage > Greeting people``) and its first sentence."""
+    head = lines[a : max(head_end, a - 1) + 1]
+    title = path or " ".join(ln.strip() for ln in head if ln.strip())
     r = max(head_end + 1, a)
-    while r <= b and not lines[r].strip():
+    while r <= b and (not lines[r].strip() or set(lines[r].strip()) <= _ADORNMENT):
         r += 1
-    body = []
-    while r <= b and lines[r].strip() and len(body) < 2:
-        body.append(lines[r])
+    para = []
+    while r <= b and lines[r].strip():
+        para.append(lines[r].strip())
         r += 1
-    rest = r <= b and any(lines[x].strip() for x in range(r, b + 1))
-    out = keep + ([""] if keep and body else []) + body + (["..."] if rest else [])
-    return "\n".join(out) if out else lines[a]
+    sentence = first_sentence(" ".join(para))
+    rest = bool(para) and (sentence != " ".join(para) or
+                           any(lines[x].strip() for x in range(r, b + 1)))
+    marker = "#" * max(1, len(path.split(" > "))) + " " if head and head[0].startswith("#") else ""
+    out = ([marker + title] if title else []) + ([sentence] if sentence else [])
+    return "\n".join(out + (["..."] if rest else [])) if out else lines[a]
+
+
+_ADORNMENT = set("=-~^\"'`#*+_:.")
+
+
+def first_sentence(text: str, limit: int = 240) -> str:
+    """Up to the first full stop followed by a space (or the limit, cut at a word)."""
+    for end in (". ", "? ", "! "):
+        at = text.find(end)
+        if 0 < at < limit:
+            text = text[: at + 1]
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " ..."
+    return text

@@ -162,12 +162,14 @@ EXTENSIONS: dict[str, str] = {
     ".md": "markdown", ".markdown": "markdown", ".mdx": "markdown",
     ".rst": "rst", ".rest": "rst",
     ".txt": "text", ".text": "text",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".ipynb": "notebook",
 }
 SPECIAL_NAMES = {
     "Rakefile": "ruby", "Gemfile": "ruby", "README": "text", "LICENSE": "text",
     "CHANGES": "text", "AUTHORS": "text", "NOTICE": "text", "COPYING": "text",
 }
-DOC_LANGUAGES = frozenset({"markdown", "rst", "text"})
+DOC_LANGUAGES = frozenset({"markdown", "rst", "text", "html"})
 
 SHEBANGS = {"python": "python", "node": "javascript", "ruby": "ruby", "php": "php"}
 

@@ -60,8 +60,10 @@ def _variant(tokenizer: Tokenizer, embedder: Embedder | None, redact: bool = Tru
     reused for the same variant (a file skipped as too large under one size limit is not
     skipped under another)."""
     model = embedder.model_id if embedder else "none"
-    limit = (sources or SourceOptions()).max_file_bytes
-    return f"{tokenizer.name}|{model}|analysis{analysis_tag(redact)}|max-bytes{limit}"
+    sources = sources or SourceOptions()
+    generated = "|generated" if sources.include_generated else ""  # bundles are skipped or not
+    return (f"{tokenizer.name}|{model}|analysis{analysis_tag(redact)}"
+            f"|max-bytes{sources.max_file_bytes}{generated}")
 
 
 def open_index(

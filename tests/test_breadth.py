@@ -1,0 +1,255 @@
+"""Relevance beyond Python issues: CommonJS structure, constant blocks, skeletons that
+inform, changelogs, plain questions over prose, nothing vanishing, notebooks, HTML, PDF."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from contextpack import Document
+from contextpack.api import Packer, Settings
+from contextpack.chunk import chunk_source
+from contextpack.rank import file_role, is_plain
+from contextpack.sources import classify_bytes
+from contextpack.types import Chunk, Skipped, SourceFile
+
+BREADTH = Path(__file__).parent.parent / "fixtures" / "breadth"
+
+
+def chunks_of(path: str, text: str | bytes) -> list[Chunk]:
+    data = text.encode() if isinstance(text, str) else text
+    src = classify_bytes(path, data)
+    assert isinstance(src, SourceFile), src
+    return chunk_source(src)
+
+
+def by_symbol(chunks: list[Chunk]) -> dict[str, Chunk]:
+    return {c.symbol: c for c in chunks}
+
+
+COMMONJS = """\
+'use strict';
+var DEFAULTS = {
+  retries: 3,
+  timeout: 1000,
+};
+
+exports.slugify = function (text) {
+  return text.toLowerCase();
+};
+
+Router.prototype.handle = function handle(req, res) {
+  return this.stack.length;
+};
+
+app.listen = () => {
+  return server.listen();
+};
+
+module.exports = {
+  parse: function (s) {
+    return JSON.parse(s);
+  },
+  format(s) {
+    return String(s);
+  },
+};
+"""
+
+
+def test_commonjs_and_prototype_assignments_are_named_functions() -> None:
+    got = by_symbol(chunks_of("lib/router.js", COMMONJS))
+    assert got["slugify"].kind == "function" and got["slugify"].start_line == 7
+    assert got["Router.handle"].kind == "method" and got["Router.handle"].defs == ("handle",)
+    assert got["app.listen"].defs == ("listen",)
+    assert got["module.exports.parse"].kind == "method"
+    assert got["module.exports.format"].start_line == 23
+    assert got["Router.handle"].skeleton == \
+        "Router.prototype.handle = function handle(req, res) { ... }"
+
+
+@pytest.mark.parametrize(("path", "text", "symbol", "names"), [
+    ("a.js", "const COLORS = {\n  red: 1,\n  blue: 2,\n};\n", "COLORS", ("COLORS",)),
+    ("a.ts", "export const LIMITS = [\n  1,\n  2,\n];\n", "LIMITS", ("LIMITS",)),
+    ("a.py", "ROUTES = {\n    'a': 1,\n    'b': 2,\n}\n", "ROUTES", ("ROUTES",)),
+    ("a.go", "package p\n\nconst (\n\tMaxAge = 1\n\tMinAge = 2\n)\n", "MaxAge",
+     ("MaxAge", "MinAge")),
+    ("a.rs", "pub const TABLE: [u8; 3] = [\n    1,\n    2, 3];\n", "TABLE", ("TABLE",)),
+    ("a.c", "static const int primes[] = {\n  2,\n  3,\n};\n", "primes", ("primes",)),
+    ("a.rb", "LEVELS = {\n  debug: 0,\n  info: 1\n}.freeze\n", "LEVELS", ("LEVELS",)),
+    ("a.php", "<?php\nconst SIZES = [\n  1,\n  2];\n", "SIZES", ("SIZES",)),
+])
+def test_top_level_constant_blocks_are_named_items(path: str, text: str, symbol: str,
+                                                   names: tuple[str, ...]) -> None:
+    got = by_symbol(chunks_of(path, text))
+    assert got[symbol].kind == "constant"
+    assert got[symbol].defs == names
+
+
+def test_a_one_line_constant_is_findable_by_its_name() -> None:
+    src = (BREADTH / "tspkg" / "src" / "util.ts").read_bytes()
+    holder = next(c for c in chunks_of("util.ts", src) if "emailRegex" in c.text)
+    assert "emailRegex" in holder.defs
+    pack = Packer(BREADTH / "tspkg", Settings(use_cache=False, embedder="none")).pack(
+        "where is emailRegex defined", 300, "json")
+    best = max(pack.items, key=lambda i: i.score)
+    assert (best.chunk.path, best.chunk.start_line, best.view) == ("src/util.ts", 1, "full")
+
+
+def test_a_module_skeleton_outlines_its_members_not_its_imports() -> None:
+    text = ("import os\nimport sys\nfrom pathlib import Path\n\n\n"
+            "def load(path):\n    return Path(path).read_text()\n\n\n"
+            "class Store:\n    def get(self, key):\n        return key\n")
+    head = chunks_of("store.py", text)[0]
+    assert head.kind == "module"
+    assert "import" not in head.skeleton
+    assert "# def load(path); class Store" in head.skeleton
+
+
+def test_a_section_skeleton_is_its_heading_path_and_first_sentence() -> None:
+    text = ("# Guide\n\nIntro.\n\n## Retries\n\nRequests are retried three times. "
+            "The delay doubles each time.\n\nMore detail here.\n")
+    got = by_symbol(chunks_of("guide.md", text))
+    assert got["Guide > Retries"].skeleton == \
+        "## Guide > Retries\nRequests are retried three times.\n..."
+
+
+def test_a_skeleton_of_nothing_is_not_offered() -> None:
+    for c in chunks_of("a.js", "{\n  {\n  }\n}\nfoo();\n"):
+        assert any(ch.isalnum() for ch in c.skeleton.replace("...", ""))
+
+
+@pytest.mark.parametrize(("path", "role"), [
+    ("CHANGELOG.md", 1), ("History.md", 1), ("NEWS", 1), ("HISTORY.rst", 1),
+    ("docs/releases/4.2.txt", 1), ("CHANGES", 1), ("newsletter.md", 2), ("README.md", 2),
+    ("src/news.py", 0),
+])
+def test_changelogs_weigh_like_tests(path: str, role: int) -> None:
+    from contextpack.chunk import language_for_path
+
+    assert file_role(path, language_for_path(path)) == role
+
+
+def test_plain_questions_are_told_from_code_questions() -> None:
+    assert is_plain("how do I keep unknown keys in an object schema?")
+    assert not is_plain("why does `strip()` drop keys?")
+    assert not is_plain("ZodObject.passthrough drops keys")
+    assert not is_plain("error in src/v3/types.ts")
+
+
+def test_prose_is_not_buried_under_code_for_a_plain_question(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "retries.md").write_text(
+        "# Retries\n\nFailed uploads are retried three times, waiting longer each time.\n")
+    (tmp_path / "upload.py").write_text(
+        "def upload(blob, attempts=3):\n    for _ in range(attempts):\n        send(blob)\n")
+    pack = Packer(tmp_path, Settings(use_cache=False, embedder="none")).pack(
+        "how many times are failed uploads retried", 400)
+    first = max(pack.items, key=lambda i: i.score)
+    assert first.chunk.path == "docs/retries.md"
+
+
+def test_documents_alone_are_ranked_without_a_doc_penalty() -> None:
+    docs = [Document("Refunds are paid within five days of the return.", id="refunds.md"),
+            Document("def refund(order):\n    return order.total\n", id="refund.py")]
+    pack = Packer(docs, Settings(use_cache=False, embedder="none")).pack(
+        "when are refunds paid", 200)
+    ranked = sorted(pack.items, key=lambda i: -i.score)
+    assert ranked[0].chunk.path == "refunds.md"
+
+
+def test_nothing_vanishes_and_a_pack_with_room_is_never_empty(tmp_path: Path) -> None:
+    for k in range(6):
+        (tmp_path / f"m{k}.py").write_text(f"def f{k}(x):\n    return x + {k}\n")
+    packer = Packer(tmp_path, Settings(use_cache=False, embedder="none"))
+    pack = packer.pack("zebra quantum", 110, "json")  # no word of it is in the corpus
+    doc = json.loads(pack.text)
+    assert doc["items"], "content and room, yet an empty pack"
+    assert doc["left_out"], "chunks no signal reached must still be listed"
+    assert len(doc["items"]) + len(doc["left_out"]) == 6
+
+
+def test_a_notebook_is_its_cells_without_outputs() -> None:
+    raw = (BREADTH / "analysis.ipynb").read_bytes()
+    src = classify_bytes("analysis.ipynb", raw)
+    assert isinstance(src, SourceFile) and src.language == "notebook"
+    assert "iVBOR" not in src.text and "loaded 12 rows" not in src.text  # outputs dropped
+    got = by_symbol(chunk_source(src))
+    lines = src.text.split("\n")
+    load = got["load_sales"]
+    # lines count in the cells' text: the chunk's span is where its text is
+    assert "\n".join(lines[load.start_line - 1 : load.end_line]) == load.text
+    assert load.kind == "function" and got["rolling_mean"].kind == "function"
+    assert got["Seasonal trend"].kind == "section"
+
+
+def test_a_broken_notebook_is_skipped_with_the_reason() -> None:
+    got = classify_bytes("x.ipynb", b'{"cells": [')
+    assert isinstance(got, Skipped) and got.reason == "notebook is not valid JSON"
+
+
+def test_html_is_its_visible_text_by_section() -> None:
+    got = by_symbol(chunks_of("page.html", (BREADTH / "page.html").read_bytes()))
+    assert set(got) == {"Widget guide", "Widget guide > Installing", "Widget guide > Theming"}
+    text = "\n".join(c.text for c in got.values())
+    assert "analytics" not in text and "querySelector" not in text  # scripts dropped
+    assert "font-family" not in text and "old note" not in text  # styles, comments
+    assert "<p>" not in text and "&amp;" not in text
+    install = got["Widget guide > Installing"]
+    assert install.text == "## Installing\nRun npm install widget. Then import it."
+    assert (install.start_line, install.end_line) == (11, 12)  # lines of the HTML file
+
+
+def _pdf(text: str) -> bytes:
+    """A one-page PDF showing ``text`` in Helvetica, written by hand (no library)."""
+    content = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objs) + 1, xref)
+
+
+def test_a_pdf_is_its_pages_text() -> None:
+    got = classify_bytes("report.pdf", _pdf("Quarterly revenue grew by a tenth"))
+    assert isinstance(got, SourceFile)
+    assert got.text == "--- page 1 ---\nQuarterly revenue grew by a tenth\n"
+
+
+def test_without_the_pdf_extra_a_pdf_is_skipped_and_says_how(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "pypdf", None)  # as if not installed
+    got = classify_bytes("report.pdf", _pdf("hello"))
+    assert isinstance(got, Skipped) and got.reason == "PDF: install contextpack[pdf]"
+    (tmp_path / "report.pdf").write_bytes(_pdf("hello"))
+    (tmp_path / "a.py").write_text("x = 1\n")
+    doc = json.loads(Packer(tmp_path, Settings(use_cache=False, embedder="none")).pack(
+        "", 200, "json").text)
+    assert {"path": "report.pdf", "reason": "PDF: install contextpack[pdf]"} in doc["skipped"]
+
+
+def test_list_skipped_on_the_command_line() -> None:
+    from click.testing import CliRunner
+
+    from contextpack.cli import main
+
+    result = CliRunner().invoke(main, ["build", str(BREADTH / "tspkg"), "--budget", "500",
+                                       "--no-cache", "--embedder", "none", "--list-skipped",
+                                       "-q"])
+    assert result.exit_code == 0, result.output
+    assert "skipped dist/: build output (dist/; --include-generated packs it)" in result.stderr
+    assert "skipped lib/util.js: compiled twin (of util.ts" in result.stderr
