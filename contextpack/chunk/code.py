@@ -10,7 +10,7 @@ Oversized chunks are cut at statement boundaries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -37,14 +37,14 @@ class _Def:
     names: tuple[str, ...] = ()  # what a constant block declares
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parser(grammar: str) -> Any:
     from tree_sitter_language_pack import get_parser
 
     return get_parser(grammar)  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _refs_query(grammar: str) -> Any:
     """The language's reference query (calls, attributes, types, imports), or None."""
     from tree_sitter import Query
@@ -140,7 +140,8 @@ def _unwrap(node: Any, spec: CodeSpec) -> Any:
 
 def _variable_function(node: Any, spec: CodeSpec) -> str:
     """Name of `const f = () => ...`, or "" if the declaration is not a function."""
-    if not spec.variable_functions or node.type not in ("lexical_declaration", "variable_declaration"):
+    if not spec.variable_functions or \
+            node.type not in ("lexical_declaration", "variable_declaration"):
         return ""
     declarators = [c for c in node.named_children if c.type == "variable_declarator"]
     if len(declarators) != 1:
@@ -512,7 +513,7 @@ def _refs_by_row(root: Any, grammar: str, nrows: int) -> list[list[str]] | None:
     for node in captured:
         r = node.start_point[0]
         if r < nrows:
-            rows[r].append(node.text.decode("utf-8", "replace"))
+            rows[r].append((node.text or b"").decode("utf-8", "replace"))
     return rows
 
 

@@ -7,6 +7,7 @@ path of headings above it (``Usage > Greeting people``).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..types import Chunk, SourceFile
@@ -94,7 +95,8 @@ def chunk_document(src: SourceFile, max_chars: int) -> list[Chunk]:
             continue
         symbol = " > ".join(t for _, t in path)
         head_end = head[1] if head is not None else span[0] - 1
-        pieces = split_run(lines, span[0], span[1], max_chars, lambda: _paragraph_starts(lines, s, e))
+        pieces = split_run(lines, span[0], span[1], max_chars,
+                           partial(_paragraph_starts, lines, s, e))
         for k, (a, b) in enumerate(pieces, 1):
             text = "\n".join(lines[a : b + 1])
             chunks.append(

@@ -182,7 +182,7 @@ def looks_like_rst(text: str) -> bool:
     underlined with a repeated punctuation character as long as the title."""
     lines = text.split("\n", 400)[:400]
     titles = 0
-    for prev, line in zip(lines, lines[1:]):
+    for prev, line in zip(lines, lines[1:], strict=False):  # pairs: one shorter by design
         s = line.rstrip()
         p = prev.rstrip()
         if len(s) >= 3 and p and len(s) >= len(p) and set(s) <= _ADORNMENT and len(set(s)) == 1 \
