@@ -29,6 +29,7 @@ from .index import Index, IndexSettings, Progress, index_sources, open_index, sk
 from .models import APPROXIMATE_ENCODING, context_budget, estimate_cost, get_model
 from .rank import Weights, rank
 from .render import FORMATS, render_json
+from .session import Session
 from .sources import SourceOptions, documents_to_sources, valid_text
 from .tokens import DEFAULT_ENCODING, Tokenizer, get_tokenizer
 from .types import Document, Pack, SourceTokens
@@ -104,6 +105,7 @@ class Packer:
         #: unique: chunks of one file share an id, and become ``id``, ``id#2``...)
         self.documents: list[Document] = []
         self.document_paths: list[str] = []
+        self._resident: dict[str, Index] = {}  # each root's index, kept for refresh()
         self.index: Index = self._open()
 
     def _open(self) -> Index:
@@ -151,31 +153,48 @@ class Packer:
                           self.settings.use_cache, self.settings.jobs,
                           redact=self.settings.redact, engine=self.settings.engine),
             self._progress,
+            current=self._resident.get(path),
         )
         if index.n_files == 0:
             raise _nothing_to_pack(path, index)
+        self._resident[path] = index
         return index
 
     def refresh(self) -> Index:
-        """Bring the index up to date with the files on disk (cheap when nothing changed)."""
+        """Bring the index up to date with the files on disk: a stat of each file when
+        nothing changed, and only the changed files re-read when some did (the index in
+        memory is updated; the on-disk snapshot is left to the next cold start)."""
         self.index = self._open()
+        self._files = None  # an index updated in place is the same object: drop the table
         return self.index
 
     def pack(self, query: str = "", budget: int | None = None, format: str = "markdown",
-             reserve_output_tokens: int = 0) -> Pack:
+             reserve_output_tokens: int = 0, *,
+             session: Session | str | os.PathLike[str] | None = None,
+             fresh: bool = False) -> Pack:
         """Rank the index against ``query`` and fit the best of it into ``budget`` tokens
         less ``reserve_output_tokens`` (kept free for the answer).
 
         Without a budget, the settings' model's context window is the budget (8000 tokens
-        when no model is set).
+        when no model is set). ``session`` (a ``Session``, or the path of its JSON file)
+        holds what earlier packs sent in full: those chunks are left out and named in the
+        header as already in context, and this pack's full chunks are added to it.
+        ``fresh`` forgets the session's contents first.
         """
         _check_arguments(query, budget, reserve_output_tokens)
-        pack = self._pack(valid_text(query), budget, format, reserve_output_tokens)
+        held = session if isinstance(session, Session) or session is None else Session(session)
+        if held is not None and fresh:
+            held.clear()
+        sent = held.sent_rows(self.index) if held is not None else frozenset()
+        pack = self._pack(valid_text(query), budget, format, reserve_output_tokens, sent)
+        if held is not None:
+            held.record(pack.items, self.index)
+            held.save()
         self._log_usage(pack)
         return pack
 
     def _pack(self, query: str, budget: int | None, format: str,
-              reserve_output_tokens: int) -> Pack:
+              reserve_output_tokens: int, already_sent: frozenset[int] = frozenset()) -> Pack:
         if format not in FORMATS:
             raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}",
                               format)
@@ -194,7 +213,7 @@ class Packer:
         query = self._shown_query(query)
         try:
             fitted = fit(self.index, ranking, self.tokenizer, room, format, query,
-                         self.settings.pack, len(skipped))
+                         self.settings.pack, len(skipped), already_sent)
         except BudgetError as exc:
             if not reserve_output_tokens or exc.needed is None or total is None:
                 raise
@@ -206,6 +225,7 @@ class Packer:
                 f"answer leaves {max(total - reserve_output_tokens, 0)}, fewer than the "
                 f"header's {exc.needed}; pass --budget {need} or more{alt}",
                 total, need) from exc
+        held = tuple(self.index.chunk(r) for r in fitted.already_sent)
         t_pack = time.perf_counter() - t0 - t_rank
         stats = self._stats(fitted.items, fitted.header.tokens, ranking, skipped, t_rank, t_pack)
         model = self.settings.model
@@ -220,7 +240,8 @@ class Packer:
         if format == "json":
             # Timings vary run to run; the JSON must not.
             steady = {k: v for k, v in stats.items() if k != "seconds"}
-            text = render_json(fitted.text, fitted.header, fitted.items, steady, fitted.dropped)
+            text = render_json(fitted.text, fitted.header, fitted.items, steady, fitted.dropped,
+                               held)
         return Pack(
             text=text,
             tokens=fitted.header.tokens,
@@ -235,6 +256,7 @@ class Packer:
             reserve_output_tokens=reserve_output_tokens,
             model=get_model(model).name if model else None,
             files=self.source_tokens(),
+            already_sent=held,
         )
 
     def source_tokens(self) -> tuple[SourceTokens, ...]:
@@ -483,6 +505,7 @@ def pack(
     progress: Progress | None = None,
     redact: bool = True,
     usage_log: str | os.PathLike[str] | None = None,
+    session: Session | str | os.PathLike[str] | None = None,
 ) -> Pack:
     """Pack the sources most relevant to ``query`` into ``budget`` tokens.
 
@@ -494,6 +517,8 @@ def pack(
     Face ``tokenizer.json`` to count with instead of a tiktoken ``encoding``. Secrets are
     replaced by ``[REDACTED:kind]`` markers (listed in ``stats["redactions"]``) unless
     ``redact=False``. ``usage_log`` (or ``$CONTEXTPACK_USAGE_LOG``) gets one JSON line.
+    ``session`` (a ``Session`` or the path of its JSON file) leaves out what earlier packs
+    of the session sent in full, and records what this one sends.
     """
     # Wrong types fail before anything else.
     _check_arguments(query, budget, reserve_output_tokens)
@@ -516,5 +541,7 @@ def pack(
         srcs = list(cast(Iterable[Any], sources))
     # Unknown models and bad reserves fail before any indexing.
     context_budget(budget, model, reserve_output_tokens)
+    # A bad session file fails before any indexing.
+    held = session if isinstance(session, Session) or session is None else Session(session)
     packer = Packer(srcs, settings, progress)
-    return packer.pack(query, budget, format, reserve_output_tokens)
+    return packer.pack(query, budget, format, reserve_output_tokens, session=held)

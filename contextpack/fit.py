@@ -11,7 +11,7 @@ until it fits: the budget is a hard limit on the whole output, headers included.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -82,6 +82,8 @@ class Fitted:
     text: str
     header: Header
     dropped: tuple[Dropped, ...]
+    # rows left out because the session already holds them in full, best first
+    already_sent: tuple[int, ...] = ()
 
 
 def fit(
@@ -93,25 +95,30 @@ def fit(
     query: str,
     options: PackOptions | None = None,
     skipped_files: int = 0,
+    already_sent: Collection[int] = frozenset(),
 ) -> Fitted:
-    """Choose views to maximise value within ``budget`` tokens of rendered output."""
+    """Choose views to maximise value within ``budget`` tokens of rendered output.
+
+    ``already_sent``: rows the reader holds in full already (a session's earlier packs);
+    they are left out, and the best of them are named in the header instead.
+    """
     options = options or PackOptions()
     text_fmt = "xml" if fmt == "xml" else "markdown"
     if budget <= 0:
         raise BudgetError(f"budget must be a positive number of tokens, not {budget}", budget)
-    empty = Header(budget, budget, tokenizer.name, query, ranking.mode,
-                   {"items": 0, "files": 0, "full": 0, "skeleton": 0, "mention": 0},
+    empty = Header(budget, budget, tokenizer.name, query, ranking.mode, _EMPTY_TALLY,
                    index.n_chunks, index.n_files, skipped_files)
-    floor = tokenizer.count(render_text([], empty, text_fmt))
+    cands, dupes, held = _candidates(index, ranking, options, already_sent)
+    in_context, floor = _in_context_note(index, held, tokenizer, budget, text_fmt, empty)
     if floor > budget:
-        need = _header_floor(empty, tokenizer, text_fmt, floor)
+        noted = replace(empty, in_context=in_context[0], in_context_total=in_context[1])
+        need = _header_floor(noted, tokenizer, text_fmt, floor)
         raise BudgetError(
             f"budget {budget} is smaller than the header ({floor} tokens); "
             f"pass --budget {need} or more",
             budget,
             need,
         )
-    cands, dupes = _candidates(index, ranking, options)
     scrub = Scrubber.of(index.redactions)
     # Item costs are estimated (labels and class headers are not tokenized one by one);
     # the rendered text is counted exactly, and the room adjusted until it fits well.
@@ -123,13 +130,13 @@ def fit(
         def attempt(chosen: list[_Cand]) -> tuple[list[Item], str, Header]:
             items = _items(index, chosen, scrub)
             return (items, *_render_fitting(items, index, ranking, counts, budget, text_fmt,
-                                            query, skipped_files))
+                                            query, skipped_files, in_context))
 
         best = _largest_prefix(cands, room, limit, text_fmt, attempt)
     for _ in range(4 if best is None else 0):
         items = _items(index, _greedy(cands, room, tokenizer, text_fmt, options.fill), scrub)
         text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
-                                       query, skipped_files)
+                                       query, skipped_files, in_context)
         if header.tokens <= limit:
             if best is None or header.tokens > best[2].tokens:
                 best = (items, text, header)
@@ -143,14 +150,46 @@ def fit(
         while True:
             items = _shrink(items)
             text, header = _render_fitting(items, index, ranking, counts, budget, text_fmt,
-                                           query, skipped_files)
+                                           query, skipped_files, in_context)
             if header.tokens <= limit:
                 best = (items, text, header)
                 break
     items, text, header = best
     items = _with_reasons(index, ranking, cands, items)
     kept = {(i.chunk.path, i.chunk.start_line) for i in items}
-    return Fitted(tuple(items), text, header, _dropped(index, ranking, cands, dupes, kept))
+    return Fitted(tuple(items), text, header, _dropped(index, ranking, cands, dupes, kept),
+                  tuple(held))
+
+
+_EMPTY_TALLY = {"items": 0, "files": 0, "full": 0, "skeleton": 0, "mention": 0}
+IN_CONTEXT_LISTED = 30  # already-sent chunks named in a pack's header, at most
+
+
+# The already-sent chunks a header names, and how many were left out for that in all.
+InContext = tuple[tuple[str, ...], int]
+
+
+def _in_context_note(index: Index, held: Sequence[int], tokenizer: Tokenizer, budget: int,
+                     fmt: str, empty: Header) -> tuple[InContext, int]:
+    """The already-sent chunks the header names (the best first) and the tokens of the
+    header with no items: the list is shortened while that header would not fit."""
+    labels = tuple(_span_label(index, r) for r in held[:IN_CONTEXT_LISTED])
+    while True:
+        note = replace(empty, in_context=labels, in_context_total=len(held))
+        floor = tokenizer.count(render_text([], note, fmt))
+        if floor <= budget or not labels:
+            return (labels, len(held)), floor
+        labels = labels[: len(labels) // 2]
+
+
+def _span_label(index: Index, r: int) -> str:
+    """``path:start-end symbol``: where a chunk is, as the reader was shown it."""
+    path = index.paths[int(index.chunk_file[r])]
+    symbol = index.symbols[r]
+    part, parts = (int(x) for x in index.part[r])
+    if symbol and part:
+        symbol += f" (part {part}/{parts})"
+    return f"{path}:{int(index.starts[r])}-{int(index.ends[r])} {symbol}".rstrip()
 
 
 def _header_floor(empty: Header, tokenizer: Tokenizer, fmt: str, floor: int) -> int:
@@ -243,9 +282,11 @@ def estimate_tokens(text: str) -> int:
 
 
 def _candidates(index: Index, ranking: Ranking, options: PackOptions,
-                ) -> tuple[list[_Cand], dict[int, int]]:
+                already_sent: Collection[int] = frozenset(),
+                ) -> tuple[list[_Cand], dict[int, int], list[int]]:
     """The best chunks with their views' costs and values; also the near-duplicates
-    left out (row -> the better row they repeat)."""
+    left out (row -> the better row they repeat), and the rows ``already_sent`` that
+    would have been candidates."""
     order = ranking.order()
     scores = ranking.scores
     best = float(scores[order[0]]) if len(order) else 0.0
@@ -253,6 +294,7 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
     dupes: dict[int, int] = {}
     near = _NearDuplicates(index, options.near_duplicate)
     out: list[_Cand] = []
+    held: list[int] = []
     crc = index.text_crc
     for r in order:
         if len(out) >= options.max_candidates:
@@ -261,6 +303,9 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
         if score <= 0 and ranking.mode == "query":
             break
         r = int(r)
+        if r in already_sent:
+            held.append(r)
+            continue
         h = int(crc[r])
         twin = seen_text.get(h)
         if twin is None and len(out) < _NEAR_DUP_DEPTH:
@@ -271,8 +316,8 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
         seen_text[h] = r
         out.append(_candidate(index, r, score, _value(score, best, options.sharpness), options))
     if options.closure > 0 and ranking.mode == "query":
-        _add_closure(index, ranking, out, options)
-    return out, dupes
+        _add_closure(index, ranking, out, options, already_sent)
+    return out, dupes, held
 
 
 def _candidate(index: Index, r: int, score: float, value: float, options: PackOptions,
@@ -301,7 +346,8 @@ def _candidate(index: Index, r: int, score: float, value: float, options: PackOp
     return _Cand(r, index.paths[f], score, value, opts)
 
 
-def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: PackOptions) -> None:
+def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: PackOptions,
+                 already_sent: Collection[int] = frozenset()) -> None:
     """Give the definitions the best chunks reference (callees, base classes, types) a
     skeleton worth ``closure`` x the referrer's value. A name defined in more than a few
     places is ambiguous and brings nothing."""
@@ -317,7 +363,7 @@ def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: Pa
                 continue
             for r in rows:
                 r = int(r)
-                if r == c.row or index.kinds[r] not in _CLOSURE_KINDS:
+                if r == c.row or index.kinds[r] not in _CLOSURE_KINDS or r in already_sent:
                     continue
                 have = by_row.get(r)
                 if have is not None:
@@ -508,20 +554,21 @@ class _Counts:
 
 
 def _render_fitting(items: list[Item], index: Index, ranking: Ranking, counts: _Counts,
-                    budget: int, fmt: str, query: str, skipped_files: int) -> tuple[str, Header]:
+                    budget: int, fmt: str, query: str, skipped_files: int,
+                    in_context: InContext = ((), 0)) -> tuple[str, Header]:
     """Render with the header stating the token count of the whole text."""
     tally = {"items": len(items), "files": len({i.chunk.path for i in items}),
              "full": 0, "skeleton": 0, "mention": 0}
     for i in items:
         tally[i.view] += 1
-    left_out = index.n_chunks - len(items)
+    left_out = index.n_chunks - len(items) - in_context[1]
     left_files = index.n_files - tally["files"]
     blocks = render_body(items, fmt)
     body = sum(counts(b) for b in blocks) + (counts(XML_FOOTER) if fmt == "xml" else 0)
 
     def header_for(n: int) -> Header:
         return Header(budget, n, counts.tokenizer.name, query, ranking.mode, tally, left_out,
-                      left_files, skipped_files)
+                      left_files, skipped_files, *in_context)
 
     tokens = budget
     for _ in range(4):  # the count appears in the text it counts: find the fixed point
