@@ -57,8 +57,8 @@ __all__ = [
     "pack",
 ]
 
-_LAZY = {"pack": "api", "Packer": "api", "Settings": "api", "Session": "session", "compress": "compression",
-         "Compressed": "compression"}
+_LAZY = {"pack": "api", "Packer": "api", "Settings": "api", "Session": "session",
+         "compress": "compression", "Compressed": "compression"}
 
 
 def __getattr__(name: str) -> Any:

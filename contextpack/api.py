@@ -27,10 +27,11 @@ from .errors import BudgetError, ConfigError, SourceError
 from .fit import PackOptions, fit
 from .index import Index, IndexSettings, Progress, index_sources, open_index, skipped_list
 from .models import APPROXIMATE_ENCODING, context_budget, estimate_cost, get_model
+from .navigate import Hit, top_hits
 from .rank import Weights, rank
 from .render import FORMATS, render_json
 from .session import Session
-from .sources import SourceOptions, documents_to_sources, valid_text
+from .sources import SourceOptions, documents_to_sources, selects, valid_text
 from .tokens import DEFAULT_ENCODING, Tokenizer, get_tokenizer
 from .types import Document, Pack, SourceTokens
 from .usage import append_usage, usage_log_path, usage_record
@@ -171,7 +172,8 @@ class Packer:
     def pack(self, query: str = "", budget: int | None = None, format: str = "markdown",
              reserve_output_tokens: int = 0, *,
              session: Session | str | os.PathLike[str] | None = None,
-             fresh: bool = False) -> Pack:
+             fresh: bool = False, include: Sequence[str] = (),
+             exclude: Sequence[str] = ()) -> Pack:
         """Rank the index against ``query`` and fit the best of it into ``budget`` tokens
         less ``reserve_output_tokens`` (kept free for the answer).
 
@@ -179,14 +181,16 @@ class Packer:
         when no model is set). ``session`` (a ``Session``, or the path of its JSON file)
         holds what earlier packs sent in full: those chunks are left out and named in the
         header as already in context, and this pack's full chunks are added to it.
-        ``fresh`` forgets the session's contents first.
+        ``fresh`` forgets the session's contents first. ``include`` and ``exclude`` (globs
+        as for the sources) narrow this pack to some of the indexed files.
         """
         _check_arguments(query, budget, reserve_output_tokens)
         held = session if isinstance(session, Session) or session is None else Session(session)
         if held is not None and fresh:
             held.clear()
         sent = held.sent_rows(self.index) if held is not None else frozenset()
-        pack = self._pack(valid_text(query), budget, format, reserve_output_tokens, sent)
+        pack = self._pack(valid_text(query), budget, format, reserve_output_tokens, sent,
+                          (tuple(include), tuple(exclude)))
         if held is not None:
             held.record(pack.items, self.index)
             held.save()
@@ -194,7 +198,8 @@ class Packer:
         return pack
 
     def _pack(self, query: str, budget: int | None, format: str,
-              reserve_output_tokens: int, already_sent: frozenset[int] = frozenset()) -> Pack:
+              reserve_output_tokens: int, already_sent: frozenset[int] = frozenset(),
+              globs: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> Pack:
         if format not in FORMATS:
             raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}",
                               format)
@@ -207,6 +212,8 @@ class Packer:
             room = context_budget(budget, self.settings.model, reserve_output_tokens)
         t0 = time.perf_counter()
         ranking = rank(self.index, query, self.embedder, self.settings.weights)
+        if globs[0] or globs[1]:
+            ranking = ranking.keep_only(self._selected_rows(*globs))
         t_rank = time.perf_counter() - t0
         skipped = skipped_list(self.index)
         # The query ranks as given; the pack only ever shows it without secrets.
@@ -279,6 +286,45 @@ class Packer:
         shown = redact_name(redact(query, "query.txt")[0])
         scrub = Scrubber.of(self.index.redactions)
         return scrub.text(shown) if scrub is not None else shown
+
+    def search(self, query: str, limit: int = 20, include: Sequence[str] = (),
+               exclude: Sequence[str] = ()) -> list[Hit]:
+        """The ``limit`` chunks that rank best for ``query``, located and costed, without
+        their text: for choosing what to read."""
+        ranking = rank(self.index, query, self.embedder, self.settings.weights)
+        if include or exclude:
+            ranking = ranking.keep_only(self._selected_rows(tuple(include), tuple(exclude)))
+        return top_hits(self.index, ranking, limit)
+
+    def index_path(self, path: str) -> str:
+        """The index's name for a file given as the index names it (relative to its root)
+        or as an absolute path under a root. A path outside every root is an error."""
+        if "\0" in path or not path.strip():
+            raise SourceError(f"path {path!r} is not a file path", path)
+        outside = SourceError(f"path {path!r} is outside the roots ({', '.join(self._roots)})",
+                              path)
+        if not os.path.isabs(path):
+            rel = os.path.normpath(path)
+            if rel == ".." or rel.startswith(".." + os.sep):
+                raise outside
+            return rel.replace(os.sep, "/")
+        names = _root_names(self._roots) if len(self._roots) > 1 else [""]
+        real = os.path.realpath(path)
+        for root, name in zip(self._roots, names, strict=True):
+            top = os.path.realpath(root)
+            if real.startswith(top.rstrip(os.sep) + os.sep):
+                rel = os.path.relpath(real, top).replace(os.sep, "/")
+                return f"{name}/{rel}" if name else rel
+        raise outside
+
+    def _selected_rows(self, include: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
+        """A mask of the chunks whose files pass the globs; none passing is an error."""
+        files = np.fromiter((selects(p, include, exclude) for p in self.index.paths), bool,
+                            self.index.n_files)
+        if not files.any():
+            raise SourceError(f"no indexed file matches include {list(include)} and exclude "
+                              f"{list(exclude)}; globs are like '*.py' or 'src/'")
+        return files[self.index.chunk_file]
 
     def _log_usage(self, pack: Pack, kind: str = "pack") -> None:
         path = usage_log_path(self.settings.usage_log)

@@ -300,8 +300,8 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
         if len(out) >= options.max_candidates:
             break
         score = float(scores[r])
-        if score <= 0 and ranking.mode == "query":
-            break
+        if score < 0 or (score <= 0 and ranking.mode == "query"):
+            break  # a negative score: a row the caller filtered out (rank.Ranking.keep_only)
         r = int(r)
         if r in already_sent:
             held.append(r)
@@ -363,7 +363,8 @@ def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: Pa
                 continue
             for r in rows:
                 r = int(r)
-                if r == c.row or index.kinds[r] not in _CLOSURE_KINDS or r in already_sent:
+                if (r == c.row or index.kinds[r] not in _CLOSURE_KINDS or r in already_sent
+                        or ranking.scores[r] < 0):
                     continue
                 have = by_row.get(r)
                 if have is not None:
@@ -594,7 +595,7 @@ def _dropped(index: Index, ranking: Ranking, cands: list[_Cand], dupes: dict[int
     by_row = {c.row: c for c in cands}
     for r in ranking.order()[: limit * 4]:
         r = int(r)
-        if ranking.scores[r] <= 0 and ranking.mode == "query":
+        if ranking.scores[r] < 0 or (ranking.scores[r] <= 0 and ranking.mode == "query"):
             break
         chunk = index.chunk(r)
         if (chunk.path, chunk.start_line) in kept:
