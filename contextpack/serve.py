@@ -69,7 +69,9 @@ class LiveIndex:
     """The roots' ``Packer``, loaded once in the background and kept fresh.
 
     Every use goes through ``run``, under one lock: a refresh updates the index in place,
-    so no query may read it meanwhile.
+    so no query may read it meanwhile. With a watcher, a change is re-read in the
+    background as soon as it is seen (an agent's next call usually comes seconds after its
+    edit); a call that finds the index still stale refreshes it first.
     """
 
     def __init__(self, paths: Sequence[str], settings: Settings, watch: bool = True) -> None:
@@ -78,10 +80,12 @@ class LiveIndex:
         self._lock = threading.RLock()
         self._ready = threading.Event()
         self._stale = threading.Event()  # set by the watcher; always set without one
+        self._wake = threading.Event()  # the watcher saw a change: refresh in the background
         self._stop = threading.Event()
         self._packer: Packer | None = None
         self._error: BaseException | None = None
         self.watching = False
+        self.changes_seen = 0  # batches of changes the watcher reported
         threading.Thread(target=self._load, name="contextpack-index", daemon=True).start()
         if watch:
             self.watching = self._watch()
@@ -97,6 +101,8 @@ class LiveIndex:
             self._error = exc
         finally:
             self._ready.set()
+        if self._packer is not None:
+            _warm_up(self._packer)
 
     def _watch(self) -> bool:
         try:
@@ -111,13 +117,33 @@ class LiveIndex:
                 for _ in watch(*self.paths, watch_filter=ignore, stop_event=self._stop,
                                debounce=50, step=20, raise_interrupt=False):
                     self._stale.set()
+                    self._wake.set()
+                    self.changes_seen += 1
             except Exception:  # noqa: BLE001 - fall back to a stat pass per call
                 log.warning("contextpack: the file watcher stopped; checking files per call")
                 self.watching = False
                 self._stale.set()
 
         threading.Thread(target=loop, name="contextpack-watch", daemon=True).start()
+        threading.Thread(target=self._refresh_in_background, name="contextpack-refresh",
+                         daemon=True).start()
         return True
+
+    def _refresh_in_background(self) -> None:
+        while not self._stop.is_set():
+            if not self._wake.wait(timeout=0.5):
+                continue
+            self._wake.clear()
+            self._ready.wait()
+            if self._packer is None:
+                continue
+            with self._lock:
+                if self._stale.is_set():
+                    self._stale.clear()
+                    try:
+                        self._packer.refresh()
+                    except Exception:  # noqa: BLE001 - the next call refreshes and reports it
+                        self._stale.set()
 
     def run(self, work: Callable[[Packer], T]) -> T:
         """``work`` on an up-to-date packer, under the lock."""
@@ -129,11 +155,31 @@ class LiveIndex:
             if self._stale.is_set():
                 if self.watching:  # a change during the refresh sets it again
                     self._stale.clear()
-                self._packer.refresh()
+                try:
+                    self._packer.refresh()
+                except BaseException:
+                    self._stale.set()  # a half-done update is redone by the next call
+                    raise
             return work(self._packer)
 
     def close(self) -> None:
         self._stop.set()
+
+
+def _warm_up(packer: Packer) -> None:
+    """Load what the first update would otherwise load (the secret scanner's plugins,
+    the parser, the embedder's table): seconds, once, off the first edit's path."""
+    from .analyze import analyze
+    from .types import SourceFile, digest
+
+    text = 'TOKEN = "not-a-secret"\n\n\ndef warm(x):\n    return x\n'
+    try:
+        analyze(SourceFile("warm.py", text, "python", digest(text), len(text)),
+                redact=packer.settings.redact)
+        if packer.embedder is not None:
+            packer.embedder.embed_documents(["def warm(x): return x"])
+    except Exception:  # noqa: BLE001 - only a head start; the real update reports errors
+        log.debug("contextpack: warm-up failed", exc_info=True)
 
 
 # ------------------------------------------------------------------ results

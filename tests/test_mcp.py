@@ -191,11 +191,13 @@ def test_an_edit_between_two_calls_is_reflected(shop: Path) -> None:
     async def body(client: Client) -> None:
         await client.call_tool("search", {"query": "cart", "limit": 1})  # index loaded
         assert server.live.watching
+        seen = server.live.changes_seen
         cart.write_text(cart.read_text() + "\n\ndef refund_everything(cart):\n"
                         '    """Give the money back."""\n    return cart.total()\n')
-        deadline = time.monotonic() + 10
-        while not server.live._stale.is_set() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 20
+        while server.live.changes_seen == seen and time.monotonic() < deadline:
             await anyio.sleep(0.05)  # the watcher's event, usually within 0.1 s
+        assert server.live.changes_seen > seen
         found = await client.call_tool("search", {"query": "refund everything", "limit": 1})
         assert found.structured_content["hits"][0]["symbol"] == "refund_everything"
         got = await client.call_tool("expand", {"path": "shop/cart.py",
