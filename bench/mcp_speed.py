@@ -173,7 +173,21 @@ def profile(copy: Path) -> str:
     prof.disable()
     buf = io.StringIO()
     pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(25)
-    return f"stage seconds: {pack.stats['seconds']}\n\n" + buf.getvalue()
+    # the update a one-file edit costs, by stage (what the first pack after it waits for)
+    target = copy / EDITED[0]
+    original = target.read_bytes()
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write("\n# edited by bench/mcp_speed.py\n")
+        t0 = time.perf_counter()
+        packer.refresh()
+        took = time.perf_counter() - t0
+    finally:
+        target.write_bytes(original)
+    stages = {k: round(float(v), 3) for k, v in packer.index.stats.items() if k.endswith("_s")}
+    return (f"one pack, stage seconds: {pack.stats['seconds']}\n"
+            f"Packer.refresh() after a one-file edit: {took:.2f} s, stages {stages}\n\n"
+            + buf.getvalue())
 
 
 def report(res: dict[str, Any], baseline: list[float], args: argparse.Namespace,

@@ -211,6 +211,9 @@ def _update_resident(found: Scan, index: Index, tokenizer: Tokenizer,
         with _store(folder, key) as store:
             _build(found, plan.changed, index, tokenizer, embedder, store, settings, progress,
                    plan.keep)
+    # what ranking derived from the old rows and kept on the index ("_" keys) is stale
+    for name in [k for k in index.__dict__ if k.startswith("_")]:
+        del index.__dict__[name]
     index.stats.update(scan_s=t_scan, cache="resident-updated")
     return index
 
