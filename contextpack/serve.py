@@ -50,6 +50,7 @@ HOST_RESULT_LIMIT = 25_000
 DEFAULT_BUDGET = 20_000
 OUTLINE_BUDGET = 8_000
 EXPAND_LIMIT = 20_000  # tokens of code one expand returns at most
+LOAD_WAIT_S = 50  # a call waits this long for the first load, then says to come back
 MAX_SESSIONS = 256  # HTTP sessions remembered (least recently used are forgotten)
 _DEFAULT_SESSION = "stdio"
 
@@ -147,7 +148,10 @@ class LiveIndex:
 
     def run(self, work: Callable[[Packer], T]) -> T:
         """``work`` on an up-to-date packer, under the lock."""
-        self._ready.wait()
+        if not self._ready.wait(timeout=LOAD_WAIT_S):
+            raise ToolError(f"the index of {', '.join(self.paths)} is still being built (the "
+                            "first run on a large repository takes minutes); call again "
+                            "shortly, or run `contextpack index PATH` before starting the server")
         if self._error is not None:
             raise self._error
         assert self._packer is not None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from contextpack import ConfigError, Packer, Session, SourceError
+from contextpack import ConfigError, ContextpackError, Packer, Session, SourceError
 from contextpack.cli import main
 from contextpack.tokens import get_tokenizer
 
@@ -169,3 +169,44 @@ def test_include_and_exclude_narrow_one_pack(shop: Path) -> None:
     assert {i.path for i in mapped.items} == {"shop/pricing.py"}
     with pytest.raises(SourceError, match="no indexed file matches"):
         packer.pack(FIRST, 2000, include=["*.rs"])
+
+
+@pytest.fixture(scope="module")
+def shop_packer(tmp_path_factory: pytest.TempPathFactory) -> Packer:
+    dest = tmp_path_factory.mktemp("shop") / "shop-repo"
+    shutil.copytree(FIXTURE, dest, ignore=shutil.ignore_patterns(".contextpack"))
+    return Packer(dest)
+
+
+def test_any_budget_holds_with_any_session(shop_packer: Packer) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    rows = list(range(shop_packer.index.n_chunks))
+    count = get_tokenizer("cl100k_base").count
+
+    @settings(max_examples=40, deadline=None)
+    @given(budget=st.integers(100, 3000), sent=st.sets(st.sampled_from(rows)),
+           fmt=st.sampled_from(["markdown", "xml"]), query=st.sampled_from([FIRST, SECOND, ""]))
+    def check(budget: int, sent: set[int], fmt: str, query: str) -> None:
+        from contextpack.types import Item
+
+        session = Session()
+        session.record(Item(shop_packer.index.chunk(r), "full", 0, 0.0) for r in sent)
+        try:
+            pack = shop_packer.pack(query, budget, fmt, session=session)
+        except ContextpackError:
+            return  # a budget below the header is refused, never overrun
+        assert count(pack.text) == pack.tokens <= budget
+        shown = {(i.path, i.start_line, i.end_line) for i in pack.items}
+        held = {(c.path, c.start_line, c.end_line) for c in pack.already_sent}
+        assert held <= {tuple(k) for k in sent_keys(shop_packer, sent)}
+        assert not held & shown  # nothing named as held is also in the pack
+        # nothing sent before comes back, in any view
+        assert not shown & {tuple(k) for k in sent_keys(shop_packer, sent)}
+
+    check()
+
+
+def sent_keys(packer: Packer, rows: set[int]) -> list[tuple[str, int, int]]:
+    return [(c.path, c.start_line, c.end_line) for c in map(packer.index.chunk, rows)]
