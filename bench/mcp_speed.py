@@ -41,7 +41,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from speed import QUERIES, load, machine  # noqa: E402
+from speed import QUERIES, commit, load, machine  # noqa: E402
 
 BUDGET = 32000
 TARGETS = {"pack": 0.3, "search": 0.15, "edit": 0.6}
@@ -206,7 +206,7 @@ def report(res: dict[str, Any], baseline: list[float], args: argparse.Namespace,
         "# contextpack MCP server: speed on a warm index, and a session's tokens",
         "",
         f"`python bench/mcp_speed.py {' '.join(args.argv)}` on {args.repo} "
-        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
+        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit()}).",
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items())
         + f". Load average at start / end: {loads[0]} / {loads[1]}.",
