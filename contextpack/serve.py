@@ -333,7 +333,7 @@ class Server:
                 raise ToolError(f"{name} has no {what}{hint}")
             text, shown, truncated = _expanded(packer, rows)
             if session is not None:
-                session.record(shown)
+                session.record(shown, index)
             return text, Expanded(path=name, chunks=[_place(navigate.hit(index, r)) for r in
                                                      rows[: len(shown)]],
                                   tokens=packer.tokenizer.count(text), truncated=truncated)
@@ -450,17 +450,25 @@ def _place(h: navigate.Hit, in_context: bool = False) -> Place:
 def _expanded(packer: Packer, rows: list[int]) -> tuple[str, list[Any], bool]:
     """The chunks in full as markdown, as many as fit in ``EXPAND_LIMIT`` tokens (at
     least one), and whether some were left out."""
+    from dataclasses import replace
+
+    from .redact import Scrubber
     from .render import render_body
     from .types import Item
 
     index = packer.index
+    scrub = Scrubber.of(index.redactions)  # secrets found elsewhere, as packs scrub them
     items: list[Item] = []
     spent = 0
     for r in rows:
         cost = int(index.tok_full[r])
         if items and spent + cost > EXPAND_LIMIT:
             break
-        items.append(Item(index.chunk(r), "full", cost, 0.0))
+        chunk = index.chunk(r)
+        if scrub is not None:
+            chunk = replace(chunk, text=scrub.text(chunk.text),
+                            skeleton=scrub.text(chunk.skeleton), context=scrub.text(chunk.context))
+        items.append(Item(chunk, "full", cost, 0.0, metadata={"row": r}))
         spent += cost
     text = "".join(render_body(items, "markdown")).rstrip("\n") + "\n"
     truncated = len(items) < len(rows)
