@@ -181,7 +181,7 @@ def profile(copy: Path) -> str:
         with open(target, "a", encoding="utf-8") as fh:
             fh.write("\n# edited by bench/mcp_speed.py\n")
         t0 = time.perf_counter()
-        packer.refresh()
+        packer.refresh(in_memory=True)
         took = time.perf_counter() - t0
     finally:
         target.write_bytes(original)

@@ -107,6 +107,7 @@ class Packer:
         self.documents: list[Document] = []
         self.document_paths: list[str] = []
         self._resident: dict[str, Index] = {}  # each root's index, kept for refresh()
+        self._in_memory = False
         self.index: Index = self._open()
 
     def _open(self) -> Index:
@@ -154,18 +155,27 @@ class Packer:
                           self.settings.use_cache, self.settings.jobs,
                           redact=self.settings.redact, engine=self.settings.engine),
             self._progress,
-            current=self._resident.get(path),
+            current=self._resident.get(path) if self._in_memory else None,
         )
         if index.n_files == 0:
             raise _nothing_to_pack(path, index)
         self._resident[path] = index
         return index
 
-    def refresh(self) -> Index:
-        """Bring the index up to date with the files on disk: a stat of each file when
-        nothing changed, and only the changed files re-read when some did (the index in
-        memory is updated; the on-disk snapshot is left to the next cold start)."""
-        self.index = self._open()
+    def refresh(self, in_memory: bool = False) -> Index:
+        """Bring the index up to date with the files on disk, re-reading only the files
+        that changed; the on-disk snapshot is updated too.
+
+        ``in_memory``: update the index held here in place and leave the snapshot alone (a
+        resident server): a stat of the tree when nothing changed, where reading or
+        writing a large snapshot costs seconds; the next cold start catches it up from the
+        store.
+        """
+        self._in_memory = in_memory
+        try:
+            self.index = self._open()
+        finally:
+            self._in_memory = False
         self._files = None  # an index updated in place is the same object: drop the table
         return self.index
 

@@ -142,7 +142,7 @@ class LiveIndex:
                 if self._stale.is_set():
                     self._stale.clear()
                     try:
-                        self._packer.refresh()
+                        self._packer.refresh(in_memory=True)
                     except Exception:  # noqa: BLE001 - the next call refreshes and reports it
                         self._stale.set()
 
@@ -160,7 +160,7 @@ class LiveIndex:
                 if self.watching:  # a change during the refresh sets it again
                     self._stale.clear()
                 try:
-                    self._packer.refresh()
+                    self._packer.refresh(in_memory=True)
                 except BaseException:
                     self._stale.set()  # a half-done update is redone by the next call
                     raise
