@@ -9,7 +9,6 @@ personalized PageRank over the graph (undirected: callers matter as much as call
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,9 +98,8 @@ def pagerank(g: Graph, seed: np.ndarray, alpha: float = 0.25, iterations: int = 
     p = (seed / total).astype(np.float32)
     r = p.copy()
     has_out = np.bincount(g.src, minlength=g.n) > 0
-    spread_of = _spreader(g)
     for _ in range(iterations):
-        spread = spread_of(r)
+        spread = np.bincount(g.dst, weights=r[g.src] * g.weight, minlength=g.n)
         dangling = float(r[~has_out].sum())
         nxt = (alpha * p + (1 - alpha) * (spread + dangling * p)).astype(np.float32)
         done = float(np.abs(nxt - r).sum()) < tol
@@ -109,34 +107,6 @@ def pagerank(g: Graph, seed: np.ndarray, alpha: float = 0.25, iterations: int = 
         if done:  # restarts make the walk contract fast; stop once it has settled
             break
     return r
-
-
-def _spreader(g: Graph) -> Callable[[np.ndarray], np.ndarray]:
-    """r -> the mass each node receives along its weighted in-edges. As a sparse matrix
-    when the edges come sorted by source (as ``build_flat`` makes them): one pass, several
-    times faster than ``bincount`` over a million edges. The last graph's matrix is kept:
-    a resident index ranks many queries over one graph."""
-    global _last_spreader
-    last = _last_spreader
-    if last is not None and last[0] is g.src and last[1] is g.dst and last[2] is g.weight:
-        return last[3]
-    if g.src.size > 1 and not np.all(g.src[1:] >= g.src[:-1]):
-        return lambda r: np.bincount(g.dst, weights=r[g.src] * g.weight, minlength=g.n)
-    from scipy.sparse import csc_matrix
-
-    indptr = np.zeros(g.n + 1, np.int64)
-    np.cumsum(np.bincount(g.src, minlength=g.n), out=indptr[1:])
-    matrix = csc_matrix((g.weight, g.dst, indptr), shape=(g.n, g.n))
-
-    def spread(r: np.ndarray) -> np.ndarray:
-        return np.asarray(matrix @ r.astype(np.float64))
-
-    _last_spreader = (g.src, g.dst, g.weight, spread)
-    return spread
-
-
-_last_spreader: tuple[np.ndarray, np.ndarray, np.ndarray,
-                      Callable[[np.ndarray], np.ndarray]] | None = None
 
 
 def path_names(paths: list[str]) -> dict[str, list[int]]:
