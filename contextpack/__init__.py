@@ -27,6 +27,7 @@ from .types import Chunk, Document, Dropped, Item, Pack, Skipped, SourceTokens
 if TYPE_CHECKING:
     from .api import Packer, Settings, pack
     from .compression import Compressed, compress
+    from .session import Session
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "Model",
     "Pack",
     "Packer",
+    "Session",
     "Settings",
     "Skipped",
     "SourceError",
@@ -55,8 +57,8 @@ __all__ = [
     "pack",
 ]
 
-_LAZY = {"pack": "api", "Packer": "api", "Settings": "api", "compress": "compression",
-         "Compressed": "compression"}
+_LAZY = {"pack": "api", "Packer": "api", "Settings": "api", "Session": "session",
+         "compress": "compression", "Compressed": "compression"}
 
 
 def __getattr__(name: str) -> Any:

@@ -35,9 +35,11 @@ from .models import (
     get_model,
     plan_room,
 )
+from .navigate import Hit, top_hits
 from .rank import Weights, rank
 from .render import FORMATS, render_json
-from .sources import SourceOptions, documents_to_sources, valid_text
+from .session import Session
+from .sources import SourceOptions, documents_to_sources, selects, valid_text
 from .tokens import DEFAULT_ENCODING, Tokenizer, get_tokenizer
 from .types import Document, Pack, SourceTokens
 from .usage import append_usage, usage_log_path, usage_record
@@ -116,6 +118,8 @@ class Packer:
         #: unique: chunks of one file share an id, and become ``id``, ``id#2``...)
         self.documents: list[Document] = []
         self.document_paths: list[str] = []
+        self._resident: dict[str, Index] = {}  # each root's index, kept for refresh()
+        self._in_memory = False
         self.index: Index = self._open()
 
     def _open(self) -> Index:
@@ -163,33 +167,63 @@ class Packer:
                           self.settings.use_cache, self.settings.jobs,
                           redact=self.settings.redact, engine=self.settings.engine),
             self._progress,
+            current=self._resident.get(path) if self._in_memory else None,
         )
         if index.n_files == 0:
             raise _nothing_to_pack(path, index)
+        self._resident[path] = index
         return index
 
-    def refresh(self) -> Index:
-        """Bring the index up to date with the files on disk (cheap when nothing changed)."""
-        self.index = self._open()
+    def refresh(self, in_memory: bool = False) -> Index:
+        """Bring the index up to date with the files on disk, re-reading only the files
+        that changed; the on-disk snapshot is updated too.
+
+        ``in_memory``: update the index held here in place and leave the snapshot alone (a
+        resident server): a stat of the tree when nothing changed, where reading or
+        writing a large snapshot costs seconds; the next cold start catches it up from the
+        store.
+        """
+        self._in_memory = in_memory
+        try:
+            self.index = self._open()
+        finally:
+            self._in_memory = False
+        self._files = None  # an index updated in place is the same object: drop the table
         return self.index
 
     def pack(self, query: str = "", budget: int | None = None, format: str = "markdown",
-             reserve_output_tokens: int | None = None) -> Pack:
+             reserve_output_tokens: int | None = None, *,
+             session: Session | str | os.PathLike[str] | None = None,
+             fresh: bool = False, include: Sequence[str] = (),
+             exclude: Sequence[str] = ()) -> Pack:
         """Rank the index against ``query`` and fit the best of it into ``budget`` tokens
         less ``reserve_output_tokens`` (kept free for the answer).
 
         Without a budget, the settings' model's context window is the budget (8000 tokens
         when no model is set), less the model's default reserve when none is given; when
         the model's tokens are counted approximately, a margin of its window is kept free
-        too (``stats["window"]``).
+        too (``stats["window"]``). ``session`` (a ``Session``, or the path of its JSON
+        file) holds what earlier packs sent in full: those chunks are left out and named
+        in the header as already in context, and this pack's full chunks are added to it.
+        ``fresh`` forgets the session's contents first. ``include`` and ``exclude`` (globs
+        as for the sources) narrow this pack to some of the indexed files.
         """
         _check_arguments(query, budget, reserve_output_tokens)
-        pack = self._pack(valid_text(query), budget, format, reserve_output_tokens)
+        held = session if isinstance(session, Session) or session is None else Session(session)
+        if held is not None and fresh:
+            held.clear()
+        sent = held.sent_rows(self.index) if held is not None else frozenset()
+        pack = self._pack(valid_text(query), budget, format, reserve_output_tokens, sent,
+                          (tuple(include), tuple(exclude)))
+        if held is not None:
+            held.record(pack.items, self.index)
+            held.save()
         self._log_usage(pack)
         return pack
 
     def _pack(self, query: str, budget: int | None, format: str,
-              reserve_output_tokens: int | None) -> Pack:
+              reserve_output_tokens: int | None, already_sent: frozenset[int] = frozenset(),
+              globs: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> Pack:
         if format not in FORMATS:
             raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}",
                               format)
@@ -204,6 +238,8 @@ class Packer:
         room = plan.budget
         t0 = time.perf_counter()
         ranking = rank(self.index, query, self.embedder, self.settings.weights)
+        if globs[0] or globs[1]:
+            ranking = ranking.keep_only(self._selected_rows(*globs))
         t_rank = time.perf_counter() - t0
         skipped = skipped_list(self.index)
         # The query ranks as given; the pack only ever shows it without secrets.
@@ -211,7 +247,8 @@ class Packer:
         reserve = plan.reserve_output_tokens
         try:
             fitted = fit(self.index, ranking, self.tokenizer, room, format, query,
-                         self.settings.pack, len(skipped), header_note=_margin_note(plan, model))
+                         self.settings.pack, len(skipped), header_note=_margin_note(plan, model),
+                         already_sent=already_sent)
         except BudgetError as exc:
             if not reserve or exc.needed is None or total is None:
                 raise
@@ -223,6 +260,7 @@ class Packer:
                 f"answer leaves {max(total - reserve, 0)}, fewer than the "
                 f"header's {exc.needed}; pass --budget {need} or more{alt}",
                 total, need) from exc
+        held = tuple(self.index.chunk(r) for r in fitted.already_sent)
         t_pack = time.perf_counter() - t0 - t_rank
         stats = self._stats(fitted.items, fitted.header.tokens, ranking, skipped, t_rank, t_pack)
         if model or plan.reserve_output_tokens:
@@ -235,7 +273,7 @@ class Packer:
             # Timings vary run to run; the JSON must not.
             steady = {k: v for k, v in stats.items() if k != "seconds"}
             text = render_json(fitted.text, fitted.header, fitted.items, steady, fitted.dropped,
-                               skipped)
+                               skipped, held)
         return Pack(
             text=text,
             tokens=fitted.header.tokens,
@@ -250,6 +288,7 @@ class Packer:
             reserve_output_tokens=plan.reserve_output_tokens,
             model=model.name if model else None,
             files=self.source_tokens(),
+            already_sent=held,
         )
 
     def source_tokens(self) -> tuple[SourceTokens, ...]:
@@ -272,6 +311,45 @@ class Packer:
         shown = redact_name(redact(query, "query.txt")[0])
         scrub = Scrubber.of(self.index.redactions)
         return scrub.text(shown) if scrub is not None else shown
+
+    def search(self, query: str, limit: int = 20, include: Sequence[str] = (),
+               exclude: Sequence[str] = ()) -> list[Hit]:
+        """The ``limit`` chunks that rank best for ``query``, located and costed, without
+        their text: for choosing what to read."""
+        ranking = rank(self.index, query, self.embedder, self.settings.weights)
+        if include or exclude:
+            ranking = ranking.keep_only(self._selected_rows(tuple(include), tuple(exclude)))
+        return top_hits(self.index, ranking, limit)
+
+    def index_path(self, path: str) -> str:
+        """The index's name for a file given as the index names it (relative to its root)
+        or as an absolute path under a root. A path outside every root is an error."""
+        if "\0" in path or not path.strip():
+            raise SourceError(f"path {path!r} is not a file path", path)
+        outside = SourceError(f"path {path!r} is outside the roots ({', '.join(self._roots)})",
+                              path)
+        if not os.path.isabs(path):
+            rel = os.path.normpath(path)
+            if rel == ".." or rel.startswith(".." + os.sep):
+                raise outside
+            return rel.replace(os.sep, "/")
+        names = _root_names(self._roots) if len(self._roots) > 1 else [""]
+        real = os.path.realpath(path)
+        for root, name in zip(self._roots, names, strict=True):
+            top = os.path.realpath(root)
+            if real.startswith(top.rstrip(os.sep) + os.sep):
+                rel = os.path.relpath(real, top).replace(os.sep, "/")
+                return f"{name}/{rel}" if name else rel
+        raise outside
+
+    def _selected_rows(self, include: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
+        """A mask of the chunks whose files pass the globs; none passing is an error."""
+        files = np.fromiter((selects(p, include, exclude) for p in self.index.paths), bool,
+                            self.index.n_files)
+        if not files.any():
+            raise SourceError(f"no indexed file matches include {list(include)} and exclude "
+                              f"{list(exclude)}; globs are like '*.py' or 'src/'")
+        return files[self.index.chunk_file]
 
     def _log_usage(self, pack: Pack, kind: str = "pack") -> None:
         path = usage_log_path(self.settings.usage_log)
@@ -519,6 +597,7 @@ def pack(
     progress: Progress | None = None,
     redact: bool = True,
     usage_log: str | os.PathLike[str] | None = None,
+    session: Session | str | os.PathLike[str] | None = None,
 ) -> Pack:
     """Pack the sources most relevant to ``query`` into ``budget`` tokens.
 
@@ -533,6 +612,8 @@ def pack(
     tiktoken ``encoding``. Secrets are
     replaced by ``[REDACTED:kind]`` markers (listed in ``stats["redactions"]``) unless
     ``redact=False``. ``usage_log`` (or ``$CONTEXTPACK_USAGE_LOG``) gets one JSON line.
+    ``session`` (a ``Session`` or the path of its JSON file) leaves out what earlier packs
+    of the session sent in full, and records what this one sends.
     """
     # Wrong types fail before anything else.
     _check_arguments(query, budget, reserve_output_tokens)
@@ -555,5 +636,7 @@ def pack(
         srcs = list(cast(Iterable[Any], sources))
     # Unknown models and bad reserves fail before any indexing.
     plan_room(budget, model, reserve_output_tokens)
+    # A bad session file fails before any indexing.
+    held = session if isinstance(session, Session) or session is None else Session(session)
     packer = Packer(srcs, settings, progress)
-    return packer.pack(query, budget, format, reserve_output_tokens)
+    return packer.pack(query, budget, format, reserve_output_tokens, session=held)

@@ -179,6 +179,11 @@ def main() -> None:
 @click.option("--weight", "weights", multiple=True, metavar="NAME=VALUE",
               help="Override a ranking weight (repeatable), e.g. --weight graph=0.5; the "
                    "names are those of contextpack.rank.Weights.")
+@click.option("--session", "session_file", metavar="FILE", default=None,
+              help="A JSON file recording what earlier packs of this session sent in full: "
+                   "those chunks are left out (named as already in context), and this "
+                   "pack's are added. Created if missing.")
+@click.option("--fresh", is_flag=True, help="With --session: forget it first, resend all.")
 @click.option("--explain", is_flag=True,
               help="On stderr: why each item was packed (its signals and score) and why the "
                    "best of the rest were not.")
@@ -192,13 +197,14 @@ def main() -> None:
 def build(paths: tuple[str, ...], budget: int | None, model: str | None,
           model_window: int | None, model_price: str | None, usage_log: str | None,
           query: str | None, query_file: Any, fmt: str, output: str | None,
-          reserve: int | None, weights: tuple[str, ...], explain: bool, report: str | None,
-          list_skipped: bool,
-          quiet: bool,
-          **opts: Any) -> None:
+          reserve: int | None, weights: tuple[str, ...], session_file: str | None,
+          fresh: bool, explain: bool, report: str | None, list_skipped: bool,
+          quiet: bool, **opts: Any) -> None:
     """Pack the parts of PATHS most relevant to a query into BUDGET tokens."""
     if query is not None and query_file is not None:
         raise click.UsageError("give --query or --query-file, not both")
+    if fresh and session_file is None:
+        raise click.UsageError("--fresh needs --session FILE")
     if budget is None and model is None and model_window is None:
         raise click.UsageError("give --budget N or --model NAME")
     text = _query_text(query_file) if query_file is not None else (query or "")
@@ -208,7 +214,9 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None,
         from pathlib import Path
 
         from .api import Packer
+        from .session import Session
 
+        session = Session(session_file) if session_file else None  # a bad file fails first
         progress = StderrProgress(quiet)
         # Path objects: several roots are paths, never document text.
         sources = paths[0] if len(paths) == 1 else [Path(p) for p in paths]
@@ -218,7 +226,7 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None,
                            weights=_weights(weights))
         packer = Packer(sources, settings, progress)
         progress.finish()
-        result = packer.pack(text, budget, fmt, reserve)
+        result = packer.pack(text, budget, fmt, reserve, session=session, fresh=fresh)
         _write(result.text, output)
         if report:
             _write(result.report_html(_title(paths)), report)
@@ -509,6 +517,35 @@ def snapshot(path: str, check: bool, config_file: str | None, cache_dir: str | N
             click.echo("run `contextpack snapshot` to refresh it, then add it to the commit",
                        err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
+@click.option("--http", "address", metavar="HOST:PORT", default=None,
+              help="Serve streamable HTTP at HOST:PORT (path /mcp) instead of stdio.")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Watch the files for changes (watchfiles); --no-watch stats the tree on "
+                   "every call instead.")
+@source_options
+def mcp(paths: tuple[str, ...], address: str | None, watch: bool, quiet: bool,
+        **opts: Any) -> None:
+    """Serve PATHS (default: the current folder) to coding agents over MCP.
+
+    Tools: pack, search, expand, outline, related; snapshot files as resources. Needs
+    the mcp extra: pip install 'contextpack[mcp]'.
+    """
+
+    def work() -> None:
+        try:
+            from .serve import parse_address, serve
+        except ImportError as exc:
+            raise click.ClickException(f"the MCP server needs the mcp extra ({exc.name} is "
+                                       "missing): pip install 'contextpack[mcp]'") from exc
+        if address is not None:
+            parse_address(address)  # a bad address fails before any indexing
+        serve(list(paths) or ["."], _settings(**opts), address, watch)
+
+    _run(work)
 
 
 if __name__ == "__main__":  # pragma: no cover

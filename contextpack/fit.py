@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -93,6 +93,8 @@ class Fitted:
     text: str
     header: Header
     dropped: tuple[Dropped, ...]
+    # rows left out because the session already holds them in full, best first
+    already_sent: tuple[int, ...] = ()
 
 
 def fit(
@@ -106,21 +108,26 @@ def fit(
     skipped_files: int = 0,
     *,
     header_note: str = "",
+    already_sent: Collection[int] = frozenset(),
 ) -> Fitted:
     """Choose views to maximise value within ``budget`` tokens of rendered output.
 
     ``header_note`` is said beside the encoding in the header (the margin kept when the
-    count approximates the model's own tokenizer)."""
+    count approximates the model's own tokenizer). ``already_sent``: rows the reader holds
+    in full already (a session's earlier packs); they are left out, and the best of them
+    are named in the header instead.
+    """
     options = options or PackOptions()
     text_fmt = "xml" if fmt == "xml" else "markdown"
     if budget <= 0:
         raise BudgetError(f"budget must be a positive number of tokens, not {budget}", budget)
-    empty = Header(budget, budget, tokenizer.name, query, ranking.mode,
-                   {"items": 0, "files": 0, "full": 0, "skeleton": 0, "mention": 0},
-                   index.n_chunks, index.n_files, skipped_files, header_note)
-    floor = tokenizer.count(render_text([], empty, text_fmt))
+    empty = Header(budget, budget, tokenizer.name, query, ranking.mode, _EMPTY_TALLY,
+                   index.n_chunks, index.n_files, skipped_files, note=header_note)
+    cands, dupes, held = _candidates(index, ranking, options, already_sent)
+    in_context, floor = _in_context_note(index, held, tokenizer, budget, text_fmt, empty)
     if floor > budget:
-        need = _header_floor(empty, tokenizer, text_fmt, floor)
+        noted = replace(empty, in_context=in_context[0], in_context_total=in_context[1])
+        need = _header_floor(noted, tokenizer, text_fmt, floor)
         raise BudgetError(
             f"budget {budget} is smaller than the header ({floor} tokens); "
             f"pass --budget {need} or more",
@@ -130,11 +137,11 @@ def fit(
     limit = max(budget - options.headroom, floor)
     counts = _Counts(tokenizer)
     render = _Renderer(index, ranking, counts, budget, text_fmt, query, skipped_files,
-                       header_note)
-    whole = _everything(index, ranking, limit, floor, render)
+                       header_note, in_context)
+    whole = _everything(index, ranking, limit, floor, render, frozenset(already_sent),
+                        tuple(held))
     if whole is not None:
         return whole
-    cands, dupes = _candidates(index, ranking, options)
     # Item costs are estimated (labels and class headers are not tokenized one by one);
     # the rendered text is counted, and the room adjusted until it fits well. Rounds sum
     # the blocks' memoised counts; the choice is then counted whole.
@@ -175,7 +182,39 @@ def fit(
     items = _with_reasons(index, ranking, cands, items)
     _mark_whole_files(items, render.whole_files(items))
     kept = {(i.chunk.path, i.chunk.start_line) for i in items}
-    return Fitted(tuple(items), text, header, _dropped(index, ranking, cands, dupes, kept))
+    return Fitted(tuple(items), text, header, _dropped(index, ranking, cands, dupes, kept),
+                  tuple(held))
+
+
+_EMPTY_TALLY = {"items": 0, "files": 0, "full": 0, "skeleton": 0, "mention": 0}
+IN_CONTEXT_LISTED = 30  # already-sent chunks named in a pack's header, at most
+
+
+# The already-sent chunks a header names, and how many were left out for that in all.
+InContext = tuple[tuple[str, ...], int]
+
+
+def _in_context_note(index: Index, held: Sequence[int], tokenizer: Tokenizer, budget: int,
+                     fmt: str, empty: Header) -> tuple[InContext, int]:
+    """The already-sent chunks the header names (the best first) and the tokens of the
+    header with no items: the list is shortened while that header would not fit."""
+    labels = tuple(_span_label(index, r) for r in held[:IN_CONTEXT_LISTED])
+    while True:
+        note = replace(empty, in_context=labels, in_context_total=len(held))
+        floor = tokenizer.count(render_text([], note, fmt))
+        if floor <= budget or not labels:
+            return (labels, len(held)), floor
+        labels = labels[: len(labels) // 2]
+
+
+def _span_label(index: Index, r: int) -> str:
+    """``path:start-end symbol``: where a chunk is, as the reader was shown it."""
+    path = index.paths[int(index.chunk_file[r])]
+    symbol = index.symbols[r]
+    part, parts = (int(x) for x in index.part[r])
+    if symbol and part:
+        symbol += f" (part {part}/{parts})"
+    return f"{path}:{int(index.starts[r])}-{int(index.ends[r])} {symbol}".rstrip()
 
 
 def _header_floor(empty: Header, tokenizer: Tokenizer, fmt: str, floor: int) -> int:
@@ -268,9 +307,11 @@ def estimate_tokens(text: str) -> int:
 
 
 def _candidates(index: Index, ranking: Ranking, options: PackOptions,
-                ) -> tuple[list[_Cand], dict[int, int]]:
+                already_sent: Collection[int] = frozenset(),
+                ) -> tuple[list[_Cand], dict[int, int], list[int]]:
     """The best chunks with their views' costs and values; also the near-duplicates
-    left out (row -> the better row they repeat)."""
+    left out (row -> the better row they repeat), and the rows ``already_sent`` that
+    would have been candidates."""
     order = ranking.order()
     scores = ranking.scores
     best = float(scores[order[0]]) if len(order) else 0.0
@@ -278,12 +319,16 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
     dupes: dict[int, int] = {}
     near = _NearDuplicates(index, options.near_duplicate)
     out: list[_Cand] = []
+    held: list[int] = []
     crc = index.text_crc
     for r in order:
         score = float(scores[r])
-        if score <= 0 and ranking.mode == "query":
-            break
+        if score < 0 or (score <= 0 and ranking.mode == "query"):
+            break  # a negative score: a row the caller filtered out (rank.Ranking.keep_only)
         r = int(r)
+        if r in already_sent:
+            held.append(r)
+            continue
         h = int(crc[r])
         twin = seen_text.get(h)
         if twin is None and len(out) < _NEAR_DUP_DEPTH:
@@ -294,8 +339,8 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
         seen_text[h] = r
         out.append(_candidate(index, r, score, _value(score, best, options.sharpness), options))
     if options.closure > 0 and ranking.mode == "query":
-        _add_closure(index, ranking, out, options)
-    return out, dupes
+        _add_closure(index, ranking, out, options, already_sent)
+    return out, dupes, held
 
 
 def _candidate(index: Index, r: int, score: float, value: float, options: PackOptions,
@@ -324,7 +369,8 @@ def _candidate(index: Index, r: int, score: float, value: float, options: PackOp
     return _Cand(r, index.paths[f], score, value, opts)
 
 
-def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: PackOptions) -> None:
+def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: PackOptions,
+                 already_sent: Collection[int] = frozenset()) -> None:
     """Give the definitions the best chunks reference (callees, base classes, types) a
     skeleton worth ``closure`` x the referrer's value. A name defined in more than a few
     places is ambiguous and brings nothing."""
@@ -340,7 +386,8 @@ def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: Pa
                 continue
             for r in rows:
                 r = int(r)
-                if r == c.row or index.kinds[r] not in _CLOSURE_KINDS:
+                if (r == c.row or index.kinds[r] not in _CLOSURE_KINDS or r in already_sent
+                        or ranking.scores[r] < 0):
                     continue
                 have = by_row.get(r)
                 if have is not None:
@@ -589,10 +636,11 @@ class _Renderer:
     text; files whose every chunk is in full become one block."""
 
     def __init__(self, index: Index, ranking: Ranking, counts: _Counts, budget: int,
-                 fmt: str, query: str, skipped_files: int, note: str) -> None:
+                 fmt: str, query: str, skipped_files: int, note: str,
+                 in_context: InContext = ((), 0)) -> None:
         self.index, self.ranking, self.counts = index, ranking, counts
         self.budget, self.fmt, self.query = budget, fmt, query
-        self.skipped_files, self.note = skipped_files, note
+        self.skipped_files, self.note, self.in_context = skipped_files, note, in_context
 
     def whole_files(self, items: Sequence[Item]) -> frozenset[str]:
         """Paths all of whose chunks are among ``items`` in full."""
@@ -612,7 +660,7 @@ class _Renderer:
                  "full": 0, "skeleton": 0, "mention": 0}
         for i in items:
             tally[i.view] += 1
-        left_out = self.index.n_chunks - len(items)
+        left_out = self.index.n_chunks - len(items) - self.in_context[1]
         left_files = self.index.n_files - tally["files"]
         blocks = render_body(items, fmt, self.whole_files(items))
         if blocks and fmt != "xml":  # the text ends in one newline: count it as it ends
@@ -621,7 +669,9 @@ class _Renderer:
 
         def header_for(n: int) -> Header:
             return Header(self.budget, n, counts.tokenizer.name, self.query, self.ranking.mode,
-                          tally, left_out, left_files, self.skipped_files, self.note)
+                          tally, left_out, left_files, self.skipped_files, note=self.note,
+                          in_context=self.in_context[0],
+                          in_context_total=self.in_context[1])
 
         tokens = self.budget
         for _ in range(4):  # the count appears in the text it counts: find the fixed point
@@ -659,23 +709,32 @@ _WHOLE_FILE_FRAMING = 16
 
 
 def _everything(index: Index, ranking: Ranking, limit: int, floor: int,
-                render: _Renderer) -> Fitted | None:
+                render: _Renderer, already_sent: frozenset[int] = frozenset(),
+                held: tuple[int, ...] = ()) -> Fitted | None:
     """Every chunk in full, when that renders within ``limit``: nothing is worth leaving
-    out (no near-duplicate removal, no ranking cut-off) when there is room for it all."""
-    estimate = floor + index.total_tokens() + _WHOLE_FILE_FRAMING * index.n_files
-    if estimate > limit or index.n_chunks == 0:
-        return None
+    out (no near-duplicate removal, no ranking cut-off) when there is room for it all.
+    Rows the caller filtered out (a negative score) or the reader already holds are not
+    part of "everything"."""
     scores = ranking.scores
+    rows = [r for r in range(index.n_chunks) if scores[r] >= 0 and r not in already_sent]
+    if len(rows) == index.n_chunks:
+        source = index.total_tokens()
+    else:
+        source = int(index.tok_full[rows].sum()) if rows else 0
+    estimate = floor + source + _WHOLE_FILE_FRAMING * index.n_files
+    if estimate > limit or not rows:
+        return None
     chunks = _Chunks(index)
     items = [Item(chunks(r), "full", int(index.tok_full[r]), float(scores[r]),
-                  metadata={"value": float(scores[r]), "row": r, WHOLE_FILE: True},
+                  metadata={"value": float(scores[r]), "row": r},
                   reason=f"score {float(scores[r]):.3f}; everything fits the budget")
-             for r in range(index.n_chunks)]
+             for r in rows]
     items.sort(key=lambda i: (i.chunk.path, i.chunk.start_line, i.chunk.end_line))
     text, header = render(items)
     if header.tokens > limit:
         return None
-    return Fitted(tuple(items), text, header, ())
+    _mark_whole_files(items, render.whole_files(items))
+    return Fitted(tuple(items), text, header, (), held)
 
 
 def _dropped(index: Index, ranking: Ranking, cands: list[_Cand], dupes: dict[int, int],
@@ -685,7 +744,7 @@ def _dropped(index: Index, ranking: Ranking, cands: list[_Cand], dupes: dict[int
     by_row = {c.row: c for c in cands}
     for r in ranking.order()[: limit * 4]:
         r = int(r)
-        if ranking.scores[r] <= 0 and ranking.mode == "query":
+        if ranking.scores[r] < 0 or (ranking.scores[r] <= 0 and ranking.mode == "query"):
             break
         chunk = index.chunk(r)
         if (chunk.path, chunk.start_line) in kept:

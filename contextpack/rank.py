@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -162,6 +162,12 @@ class Ranking:
         if self.prior is not None and self.prior[row] != 1.0:
             out["prior"] = round(float(self.prior[row]), 4)
         return out
+
+    def keep_only(self, rows: np.ndarray) -> Ranking:
+        """A copy in which only the chunks marked in ``rows`` (a boolean mask) may be
+        packed: the others score -1, below any real score, and packing stops there."""
+        scores = np.where(rows, self.scores, np.float32(-1.0)).astype(self.scores.dtype)
+        return replace(self, scores=scores)
 
     def order(self) -> np.ndarray:
         """Chunk rows, best first; ties broken by row (path, then line) for determinism."""

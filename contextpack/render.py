@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .types import Dropped, Item, Skipped
+from .types import Chunk, Dropped, Item, Skipped
 
 FORMATS = ("markdown", "xml", "json")
 _BACKTICKS = re.compile(r"`{3,}")
@@ -41,6 +41,10 @@ class Header:
     skipped_files: int = 0
     #: said beside the encoding, e.g. the margin kept when counting is approximate
     note: str = ""
+    # chunks the reader already holds in full (a session's earlier packs): the best of
+    # them as "path:start-end symbol", and how many were left out for that in all
+    in_context: tuple[str, ...] = ()
+    in_context_total: int = 0
 
 
 def query_preview(query: str) -> str:
@@ -68,6 +72,20 @@ def summary_line(h: Header) -> str:
         parts.append(f"Skipped: {h.skipped_files:,} file{'s' if h.skipped_files != 1 else ''} "
                      "(binary, generated, too large...).")
     return " ".join(parts)
+
+
+def in_context_line(h: Header) -> str:
+    """Names the chunks left out because the reader has them already ("" when none)."""
+    if not h.in_context_total:
+        return ""
+    n = h.in_context_total
+    line = (f"Already in context, not repeated: {n} chunk{'s' if n != 1 else ''} sent in full "
+            "earlier in this session")
+    if h.in_context:
+        line += ": " + "; ".join(h.in_context)
+        if n > len(h.in_context):
+            line += f"; and {n - len(h.in_context)} more"
+    return line + "."
 
 
 def _mode_line(h: Header) -> str:
@@ -127,9 +145,10 @@ def markdown_block(item: Item, previous: Item | None) -> str:
 
 def markdown_header(h: Header) -> str:
     counted = f"{h.encoding}; {h.note}" if h.note else h.encoding
+    held = in_context_line(h)
     return (
         f"# Context: {h.tokens:,} of {h.budget:,} tokens ({counted})\n"
-        f"{_mode_line(h)}\n{summary_line(h)}\n\n"
+        f"{_mode_line(h)}\n{summary_line(h)}\n" + (f"{held}\n" if held else "") + "\n"
     )
 
 
@@ -180,7 +199,8 @@ def xml_header(h: Header) -> str:
     return (
         f'<context budget="{h.budget}" tokens="{h.tokens}" encoding="{_xml_attr(h.encoding)}"{mode}>\n'
         f"{query}<summary>{_xml_attr(summary_line(h))}</summary>\n"
-    )
+    ) + (f"<in_context>{_xml_attr(in_context_line(h))}</in_context>\n"
+         if h.in_context_total else "")
 
 
 XML_FOOTER = "</context>\n"
@@ -279,9 +299,11 @@ JSON_LEFT_OUT = 20  # the best chunks left out, listed in the json contract
 
 
 def render_json(context: str, header: Header, items: Sequence[Item], stats: dict[str, Any],
-                dropped: Sequence[Dropped] = (), skipped: Sequence[Skipped] = ()) -> str:
+                dropped: Sequence[Dropped] = (), skipped: Sequence[Skipped] = (),
+                in_context: Sequence[Chunk] = ()) -> str:
     """The machine contract: context text plus items, the best chunks left out (with
-    why), the files skipped before ranking (with why) and statistics."""
+    why), the files skipped before ranking (with why), the chunks left out because a
+    session already holds them (only when some were), and statistics."""
     doc = {
         "budget": header.budget,
         "tokens": header.tokens,
@@ -296,4 +318,8 @@ def render_json(context: str, header: Header, items: Sequence[Item], stats: dict
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
         "stats": stats,
     }
+    if in_context:
+        doc["already_in_context"] = [{"path": c.path, "start_line": c.start_line,
+                                      "end_line": c.end_line, "symbol": c.label}
+                                     for c in in_context]
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"

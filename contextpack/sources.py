@@ -239,6 +239,13 @@ def _glob_matches(rel: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+def selects(rel: str, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> bool:
+    """Whether a relative path passes ``include`` and ``exclude`` globs, as a walk with
+    those options would decide it."""
+    return (not include or _glob_matches(rel, include)) and not (
+        exclude and _glob_matches(rel, exclude))
+
+
 def scan(root: str | os.PathLike[str], options: SourceOptions | None = None) -> Scan:
     """Walk ``root`` and stat every candidate file, applying ignore rules and globs.
 

@@ -210,6 +210,8 @@ class Pack:
     model: str | None = None
     #: every indexed file with its tokens, for reports (``report_html``)
     files: tuple[SourceTokens, ...] = field(default=(), compare=False, hash=False, repr=False)
+    # chunks left out because the session already holds them in full, best first
+    already_sent: tuple[Chunk, ...] = ()
 
     def __str__(self) -> str:
         return self.text

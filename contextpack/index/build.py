@@ -72,17 +72,25 @@ def open_index(
     embedder: Embedder | None,
     settings: IndexSettings | None = None,
     progress: Progress | None = None,
+    current: Index | None = None,
 ) -> Index:
     """The index of ``root``, brought up to date with the files on disk.
 
     A cache that cannot be used (no key, a folder of the wrong kind, a full disk) costs the
     cache, with a warning, never the index.
+
+    ``current``: an index of ``root`` the caller keeps in memory (a resident server),
+    built with the same tokenizer, embedder and settings. It is updated in place from the
+    files that changed, and no snapshot is read or written: that costs a stat of the tree
+    when nothing changed, where a snapshot load or write costs seconds on a large one.
     """
     settings = settings or IndexSettings()
     progress = progress or _no_progress
     t0 = time.perf_counter()
     found = scan(root, settings.sources)
     t_scan = time.perf_counter() - t0
+    if current is not None:
+        return _update_resident(found, current, tokenizer, embedder, settings, progress, t_scan)
     folder, key = _cache_folder(found.root, settings) if settings.use_cache else (None, None)
     if folder is None or key is None:
         index = _build(found, found.files, Index(found.root, tokenizer.name, _model(embedder)),
@@ -183,6 +191,33 @@ def _open_snapshot(found: Scan, folder: Path, key: bytes, tokenizer: Tokenizer,
         return index
     finally:
         lock.release()
+
+
+def _update_resident(found: Scan, index: Index, tokenizer: Tokenizer,
+                     embedder: Embedder | None, settings: IndexSettings, progress: Progress,
+                     t_scan: float) -> Index:
+    """``index`` brought up to date in place; the store (when caching) serves and keeps
+    the analyses of changed files, so a restart finds them."""
+    plan = _plan(found, index)
+    index.scan_skipped = found.skipped
+    if plan.unchanged:
+        index.stats = {"scan_s": t_scan, "files_reindexed": 0, "cache": "resident"}
+        return index
+    index.skipped = {p: v for p, v in index.skipped.items() if p in plan.still_skipped}
+    index.stats = {}
+    folder, key = _cache_folder(found.root, settings) if settings.use_cache else (None, None)
+    if folder is None or key is None:
+        _build(found, plan.changed, index, tokenizer, embedder, None, settings, progress,
+               plan.keep)
+    else:
+        with _store(folder, key) as store:
+            _build(found, plan.changed, index, tokenizer, embedder, store, settings, progress,
+                   plan.keep)
+    # what ranking derived from the old rows and kept on the index ("_" keys) is stale
+    for name in [k for k in index.__dict__ if k.startswith("_")]:
+        del index.__dict__[name]
+    index.stats.update(scan_s=t_scan, cache="resident-updated")
+    return index
 
 
 def _prefixes(tokenizer: str, model: str, tag: str) -> dict[str, str]:
