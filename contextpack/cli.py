@@ -101,7 +101,8 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "none: lexical only.")(f)
     f = click.option("--no-cache", is_flag=True, help="Neither read nor write the index cache.")(f)
     f = click.option("--cache-dir", metavar="DIR",
-                     help="Cache folder (default: PATH/.contextpack, or $CONTEXTPACK_CACHE_DIR).")(f)
+                     help="Cache folder (default: PATH/.contextpack, or "
+                          "$CONTEXTPACK_CACHE_DIR).")(f)
     f = click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes.")(f)
     f = click.option("--no-redact", is_flag=True,
                      help="Keep secrets (API keys, tokens, passwords, private keys) in the "

@@ -497,7 +497,7 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
     open_files: set[str] = set()
     hulls = [c.hull() for c in cands]
     heap: list[tuple[float, int, int]] = []
-    for ci, (c, hull) in enumerate(zip(cands, hulls)):
+    for ci, (c, hull) in enumerate(zip(cands, hulls, strict=True)):
         if hull:
             _, cost, value = c.options[hull[0]]
             heapq.heappush(heap, (-value / max(cost, 1), ci, 0))
@@ -517,7 +517,9 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
             if step + 1 < len(hulls[ci]):
                 nxt = hulls[ci][step + 1]
                 _, ncost, nvalue = c.options[nxt]
-                heapq.heappush(heap, (-(nvalue - c.options[target][2]) / max(ncost - c.options[target][1], 1), ci, step + 1))
+                _, tcost, tvalue = c.options[target]
+                gain = (nvalue - tvalue) / max(ncost - tcost, 1)
+                heapq.heappush(heap, (-gain, ci, step + 1))
             continue
         if not fill:
             break
@@ -526,7 +528,8 @@ def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
         for oi, (_, cost, value) in enumerate(c.options):
             more = cost - cur_cost + (0 if c.level >= 0 or c.path in open_files
                                       else file_cost.get(c.path, 8))
-            if value > cur_value and more <= room and (fallback < 0 or value > c.options[fallback][2]):
+            better = fallback < 0 or value > c.options[fallback][2]
+            if value > cur_value and more <= room and better:
                 fallback = oi
         if fallback >= 0:
             more = c.options[fallback][1] - cur_cost

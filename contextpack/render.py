@@ -197,7 +197,8 @@ def xml_header(h: Header) -> str:
         mode += f' note="{_xml_attr(h.note)}"'
     query = f"<query>{_cdata(query_preview(h.query))}</query>\n" if h.mode == "query" else ""
     return (
-        f'<context budget="{h.budget}" tokens="{h.tokens}" encoding="{_xml_attr(h.encoding)}"{mode}>\n'
+        f'<context budget="{h.budget}" tokens="{h.tokens}" '
+        f'encoding="{_xml_attr(h.encoding)}"{mode}>\n'
         f"{query}<summary>{_xml_attr(summary_line(h))}</summary>\n"
     ) + (f"<in_context>{_xml_attr(in_context_line(h))}</in_context>\n"
          if h.in_context_total else "")
@@ -257,11 +258,13 @@ def render_body(items: Sequence[Item], fmt: str,
         if previous is None or previous.chunk.path != item.chunk.path:
             if xml and previous is not None:
                 out.append(XML_FILE_FOOTER)
-            out.append(xml_file_header(item.chunk.path) if xml else markdown_file_header(item.chunk.path))
+            path = item.chunk.path
+            out.append(xml_file_header(path) if xml else markdown_file_header(path))
             previous_in_file = None
         else:
             previous_in_file = previous
-        out.append(xml_block(item, previous_in_file) if xml else markdown_block(item, previous_in_file))
+        block = xml_block if xml else markdown_block
+        out.append(block(item, previous_in_file))
         previous = item
     if xml and previous is not None:
         out.append(XML_FILE_FOOTER)

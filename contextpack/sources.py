@@ -228,7 +228,8 @@ def _glob_matches(rel: str, patterns: Sequence[str]) -> bool:
                 return True
             continue
         if "/" in p:  # a leading slash anchors at the root, as in .gitignore (/CONTEXT.md)
-            if fnmatch.fnmatchcase(rel, p.lstrip("/")) or fnmatch.fnmatchcase(rel, p.lstrip("/") + "/*"):
+            glob = p.lstrip("/")
+            if fnmatch.fnmatchcase(rel, glob) or fnmatch.fnmatchcase(rel, glob + "/*"):
                 return True
             if p.startswith("**/") and fnmatch.fnmatchcase(rel, p[3:]):
                 return True
