@@ -363,26 +363,22 @@ def _add_sources(
     timings: dict[str, float],
     keep: Sequence[bool] | None = None,
 ) -> Index:
+    t = time.perf_counter()
     if settings.engine is not None:
-        t = time.perf_counter()
         sources, fstats, analyses, counts, vectors, timings["files_mapped"] = _rows_on_engine(
             base, sources, fstats, tokenizer, embedder, store, settings, progress)
         timings["map_s"] = time.perf_counter() - t
+    else:
+        analyses = _analyses(sources, store, settings, progress, base.redactions)
+        timings["parse_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        base.append(analyses, fstats, counts, vectors)
-        base.finalize(keep)
-        timings["assemble_s"] = time.perf_counter() - t
-        return base
-    t = time.perf_counter()
-    analyses = _analyses(sources, store, settings, progress, base.redactions)
-    timings["parse_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    counts = _counts(sources, analyses, tokenizer, store, progress, analysis_tag(settings.redact))
-    timings["count_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    vectors = _vectors(analyses, embedder, store, progress,
-                       analysis_tag(settings.redact)) if embedder else None
-    timings["embed_s"] = time.perf_counter() - t
+        counts = _counts(sources, analyses, tokenizer, store, progress,
+                         analysis_tag(settings.redact))
+        timings["count_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        vectors = _vectors(analyses, embedder, store, progress,
+                           analysis_tag(settings.redact)) if embedder else None
+        timings["embed_s"] = time.perf_counter() - t
     t = time.perf_counter()
     base.append(analyses, fstats, counts, vectors)
     base.finalize(keep)
