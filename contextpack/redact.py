@@ -398,13 +398,24 @@ def redact_names(names: Sequence[str]) -> list[str]:
     return out
 
 
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9+=_-]{16,}")
+
+
+def _token_like(text: str) -> bool:
+    """A long run with a digit in it (a token's shape), or a password in a URL."""
+    return bool(_URL_AUTH.search(text)) or \
+        any(any(c.isdigit() for c in run) for run in _TOKEN_RUN.findall(text))
+
+
 def redact_name(text: str) -> str:
     """A file name, document id or URL with token-shaped secrets, URL passwords and secret
     query parameters (``?apiKey=``, presigned URL signatures) replaced by markers."""
     if not text or not _NAME_HINT_RE.search(text.lower()):
         return text
     spans: list[tuple[int, int, str]] = []
-    if _any_plugin().search(text):
+    # Every token shape the plugins know is a long unbroken run with digits in it: a name
+    # without one needs no plugin (importing them costs a warm query half a second).
+    if _token_like(text) and _any_plugin().search(text):
         for kind, plugin in _plugins():
             spans.extend(_plugin_spans(text, kind, plugin))
     spans.extend(_query_spans(text))
