@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -228,22 +227,10 @@ def run_api(docs_file: Path, query: str, budget: int, args, cache: Path) -> dict
            str(cache / "contextpack")]
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS=str(args.jobs),
                TOKENIZERS_PARALLELISM="false")
-    t0 = time.time()
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                           timeout=args.contextpack_timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timeout after {args.contextpack_timeout}s", "seconds": time.time() - t0}
-    finally:
-        os.unlink(qf)
-    dt = time.time() - t0
-    if r.returncode != 0:
-        tail = " | ".join((r.stderr or r.stdout).strip().splitlines()[-4:])
-        return {"error": f"exit {r.returncode}: {tail[:600]}", "seconds": dt}
-    try:
-        data = json.loads(r.stdout)
-    except ValueError as e:
-        return {"error": f"stdout is not JSON ({e}): {r.stdout[:200]!r}", "seconds": dt}
+    data = RV.run_json(cmd, env, args.contextpack_timeout, qf)
+    if "error" in data:
+        return data
+    dt = data.pop("_seconds")
     items, tokens, viol = RV.check_contract(data, budget)
     return {"items": items, "tokens": tokens, "seconds": dt, "violations": viol}
 

@@ -216,23 +216,10 @@ def run_contextpack(root: Path, query: str, budget: int, args, cache: Path) -> d
         MKL_NUM_THREADS=str(args.jobs),
         TOKENIZERS_PARALLELISM="false",
     )
-    t0 = time.time()
-    try:
-        r = subprocess.run(
-            cmd, capture_output=True, text=True, env=env, timeout=args.contextpack_timeout
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"timeout after {args.contextpack_timeout}s", "seconds": time.time() - t0}
-    finally:
-        os.unlink(qf)
-    dt = time.time() - t0
-    if r.returncode != 0:
-        tail = " | ".join((r.stderr or r.stdout).strip().splitlines()[-4:])
-        return {"error": f"exit {r.returncode}: {tail[:600]}", "seconds": dt}
-    try:
-        data = json.loads(r.stdout)
-    except ValueError as e:
-        return {"error": f"stdout is not JSON ({e}): {r.stdout[:200]!r}", "seconds": dt}
+    data = run_json(cmd, env, args.contextpack_timeout, qf)
+    if "error" in data:
+        return data
+    dt = data.pop("_seconds")
     items, tokens, viol = check_contract(data, budget)
     if viol:
         log(f"!!! CONTRACT VIOLATION contextpack {root.parent.name} @{budget}: {'; '.join(viol)}")
@@ -244,6 +231,30 @@ def run_contextpack(root: Path, query: str, budget: int, args, cache: Path) -> d
         "stats": data.get("stats"),
         "encoding": data.get("encoding"),
     }
+
+
+def run_json(cmd: list[str], env: dict, timeout: float, query_file: str) -> dict:
+    """Run a packer that prints the JSON contract; its parsed output with ``_seconds``, or
+    ``{"error", "seconds"}``. The query file is removed either way."""
+    t0 = time.time()
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout}s", "seconds": time.time() - t0}
+    finally:
+        os.unlink(query_file)
+    dt = time.time() - t0
+    if r.returncode != 0:
+        tail = " | ".join((r.stderr or r.stdout).strip().splitlines()[-4:])
+        return {"error": f"exit {r.returncode}: {tail[:600]}", "seconds": dt}
+    try:
+        data = json.loads(r.stdout)
+    except ValueError as e:
+        return {"error": f"stdout is not JSON ({e}): {r.stdout[:200]!r}", "seconds": dt}
+    if not isinstance(data, dict):
+        return {"error": "stdout is not a JSON object", "seconds": dt}
+    data["_seconds"] = dt
+    return data
 
 
 # ---------------------------------------------------------------- main
