@@ -13,15 +13,19 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
-from .chunk import MAX_CHUNK_CHARS, chunk_source
 from .lexical import term_counts
-from .redact import Redaction, Scrubber
-from .redact import redact as redact_text
 from .types import Chunk, SourceFile
+
+# The chunkers, the secret patterns and the process pool load when a file is analysed:
+# a warm query (nothing changed) never needs them, and importing them costs it 50 ms.
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .redact import Redaction, Scrubber
 
 #: Bump when chunking, term extraction or redaction changes: cached analyses are then redone.
 ANALYSIS_VERSION = 5
@@ -47,8 +51,13 @@ def analysis_tag(redact: bool = True) -> str:
     return str(ANALYSIS_VERSION) if redact else f"{ANALYSIS_VERSION}-unredacted"
 
 
-def analyze(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS, redact: bool = True) -> FileAnalysis:
-    """Redact, chunk a file and extract each chunk's terms. Never raises on content."""
+def analyze(src: SourceFile, max_chars: int | None = None, redact: bool = True) -> FileAnalysis:
+    """Redact, chunk a file and extract each chunk's terms (chunks of at most
+    ``max_chars``, default ``chunk.MAX_CHUNK_CHARS``). Never raises on content."""
+    from .chunk import MAX_CHUNK_CHARS, chunk_source
+    from .redact import redact as redact_text
+
+    max_chars = MAX_CHUNK_CHARS if max_chars is None else max_chars
     note = ""
     found: tuple[Redaction, ...] = ()
     if redact:
@@ -80,6 +89,8 @@ def analyze(src: SourceFile, max_chars: int = MAX_CHUNK_CHARS, redact: bool = Tr
 def scrub_analysis(a: FileAnalysis, scrub: Scrubber) -> FileAnalysis:
     """``a`` without the secrets other files revealed (``Scrubber``): chunk texts, views
     and terms, with a redaction for each value taken."""
+    from .redact import Redaction
+
     chunks, terms, found = [], [], list(a.redactions)
     for c, t in zip(a.chunks, a.terms, strict=True):
         text, hits = scrub.scrub(c.text)
@@ -107,6 +118,7 @@ def _analyze_many(batch: list[SourceFile], redact: bool = True) -> list[FileAnal
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes that end with the main process, even when it is killed (-9)."""
     import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
     return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_die_with_parent,

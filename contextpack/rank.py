@@ -7,7 +7,7 @@ Signals (each scaled to [0, 1] before weighing, see ``_scaled``):
 * ``title``  BM25 of the chunk against the query's first line, when the query has more
              lines: an issue's title (or a question's summary) says what it is about,
              while its body adds detail, user code and noise;
-* ``dense``  cosine similarity of the chunk's and the query's embeddings (faiss search);
+* ``dense``  cosine similarity of the chunk's and the query's embeddings (exact k-NN, faiss);
 * ``name``   definitions the query names exactly (``bulk_create``, ``QuerySet.delete``);
 * ``path``   files the query names (a path, a dotted module, a stack-trace frame);
 * ``where``  words of the query's title (the whole query if it is one line) in a file's
@@ -329,17 +329,10 @@ def _scaled(x: np.ndarray) -> np.ndarray:
 
 
 def _dense(index: Index, q: np.ndarray, k: int = 2000) -> np.ndarray:
-    """Cosine similarity for the k nearest chunks (faiss, exact inner product); others 0.
+    """Cosine similarity for the k nearest chunks (exact inner product); others 0.
     Rescaled so the median of the k is 0 and the best is 1."""
     out = np.zeros(index.n_chunks, np.float32)
-    ip = index.faiss_index()
-    if ip is None:
-        return out
-    k = min(k, index.n_chunks)
-    sims, ids = ip.search(np.ascontiguousarray(q[None, :], dtype=np.float32), k)
-    sims, ids = sims[0], ids[0]
-    valid = ids >= 0
-    sims, ids = sims[valid], ids[valid]
+    sims, ids = index.nearest(q, k)
     if sims.size == 0:
         return out
     base = float(np.median(sims))

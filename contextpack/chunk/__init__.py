@@ -6,11 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..types import Chunk, SourceFile
-from .code import chunk_code
-from .docs import chunk_document
 from .languages import CODE_SPECS, DOC_LANGUAGES, language_for_path
-from .notebook import chunk_notebook
-from .text import paragraph_chunks, window_chunks
 
 #: Chunks longer than this many characters are cut at syntax boundaries.
 MAX_CHUNK_CHARS = 4000
@@ -31,6 +27,12 @@ def _informative(skeleton: str) -> bool:
 
 
 def _chunks(src: SourceFile, max_chars: int) -> list[Chunk]:
+    # Here, not at the top: the scan needs only languages.py, and a warm query no chunker.
+    from .code import chunk_code
+    from .docs import chunk_document
+    from .notebook import chunk_notebook
+    from .text import paragraph_chunks, window_chunks
+
     if src.language in CODE_SPECS:
         chunks = chunk_code(src, max_chars)
         if chunks is None:

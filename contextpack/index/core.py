@@ -13,16 +13,18 @@ import logging
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import graph as graph_mod
-from ..analyze import FileAnalysis
 from ..lexical import BM25, SparseTerms, build_sparse, group_rows, path_words
 from ..sources import FileStat
 from ..types import Chunk, Skipped
 from .columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
+
+if TYPE_CHECKING:
+    from ..analyze import FileAnalysis
 
 log = logging.getLogger("contextpack")
 
@@ -79,7 +81,9 @@ class Index:
     tok_skel: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     vocab: Vocabulary = field(default_factory=Vocabulary)
     chunk_terms: SparseTerms | None = None
-    vectors: np.ndarray | None = None  # float16 rows, searched through faiss_index()
+    # float32 rows (values rounded to half precision: the store keeps them as float16),
+    # searched by nearest(); float32 so a query reads them in place, with no widening
+    vectors: np.ndarray | None = None
     # derived by finalize()
     file_terms: SparseTerms | None = None
     graph: graph_mod.Graph | None = None
@@ -124,16 +128,27 @@ class Index:
         )
 
     def dense_vectors(self) -> np.ndarray | None:
-        """The chunk vectors (float16), or None without an embedder."""
+        """The chunk vectors (float32), or None without an embedder."""
         return self.vectors
 
-    def faiss_index(self) -> Any:
-        """An exact inner-product faiss index over the vectors, made on first use and kept
-        (attributes starting with "_" are query-time caches, never stored)."""
-        got = getattr(self, "_faiss", None)
-        if got is None and self.vectors is not None and len(self.vectors):
-            got = self._faiss = _faiss_over(self.vectors)
-        return got
+    def nearest(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` chunks whose vectors have the largest inner product with ``query``:
+        (similarities, rows), best first, ties by row. Exact: faiss's brute-force k-NN
+        (BLAS) over the vectors in place, so a one-off query builds no index."""
+        import faiss
+
+        v = self.vectors
+        if v is None or not len(v) or k <= 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        k = min(k, len(v))
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        sims, rows = faiss.knn(q, np.ascontiguousarray(v, dtype=np.float32), k,
+                               metric=faiss.METRIC_INNER_PRODUCT)
+        sims, rows = sims[0], rows[0]
+        keep = rows >= 0
+        sims, rows = sims[keep], rows[keep]
+        order = np.lexsort((rows, -sims))
+        return sims[order], rows[order]
 
     def chunks_of_file(self, f: int) -> range:
         return range(int(self.file_chunks[f]), int(self.file_chunks[f + 1]))
@@ -244,8 +259,8 @@ class Index:
         if vectors is not None:
             have = self.dense_vectors()
             dim = vectors[0].shape[1] if vectors else (have.shape[1] if have is not None else 0)
-            parts_ = [np.asarray(v, np.float16) for v in vectors if len(v)]
-            base = have if have is not None else np.zeros((0, dim), np.float16)
+            parts_ = [np.asarray(v, np.float32) for v in vectors if len(v)]
+            base = have if have is not None else np.zeros((0, dim), np.float32)
             self.vectors = np.concatenate([base, *parts_]) if parts_ else base
         else:
             self.vectors = None
@@ -281,7 +296,6 @@ class Index:
                                          for t in self.texts), np.uint32, count=self.n_chunks)
         self.chunk_bm25 = BM25(self.chunk_terms)
         self.file_bm25 = BM25(self.file_terms)
-        self.__dict__.pop("_faiss", None)
 
     def _select_files(self, order: np.ndarray) -> None:
         """Keep the files in ``order`` (a subset, in their new order), renumbered, with
@@ -302,22 +316,6 @@ class Index:
         src.vectors, src.chunk_terms = self.dense_vectors(), self.chunk_terms
         self._take_chunks(src, rows)
         self.chunk_file = new_file[rows].astype(np.int32)
-
-
-#: What a file is for: ranking weighs tests, docs and other text apart from code.
-def _faiss_over(vectors: np.ndarray) -> Any:
-    """An exact inner-product faiss index whose codes are the half-precision vectors
-    themselves: filling it is one copy, with no widening to float32."""
-    import faiss
-
-    ip = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
-                                    faiss.METRIC_INNER_PRODUCT)
-    half = np.ascontiguousarray(vectors, dtype=np.float16)
-    if ip.code_size == half.shape[1] * 2:
-        ip.add_sa_codes(half.view(np.uint8).reshape(len(half), -1))
-    else:  # pragma: no cover - another faiss build
-        ip.add(half.astype(np.float32))
-    return ip
 
 
 def _flat_names(col: Sequence[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:
