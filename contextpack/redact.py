@@ -257,8 +257,9 @@ _PROSE = frozenset("""
     on at by if no yes too short long characters letters
 """.split())
 # The characters a reused value is split on, and the runs between them that are hashed.
-_RUN_SPLIT = re.compile(r"""[\s"'`<>()\[\]{},;=&?#|\\:@]+""")
-_RUN = re.compile(r"""[^\s"'`<>()\[\]{},;=&?#|\\:@]{10,}""")
+_DELIMS = r"""\s"'`<>()\[\]{},;=&?#|\\:@"""
+_RUN_SPLIT = re.compile(f"[{_DELIMS}]+")
+_RUN = re.compile(f"[^{_DELIMS}]{{10,}}")
 _FINGERPRINT_KEY = b"contextpack reused-secret v1"
 
 # Config formats write values bare (token: abc123); elsewhere only quoted literals count,
@@ -838,10 +839,12 @@ def _fingerprint(run: str) -> str:
 
 
 def fingerprints(value: str) -> str:
-    """Keyed hashes of a secret's longer runs (what ``Scrubber`` looks for), space-separated.
-    Runs shorter than MIN_REUSED_VALUE or of one kind of character are left out: they
-    would match ordinary words, and their hashes would be easy to invert."""
-    return " ".join(_fingerprint(run) for run in _RUN_SPLIT.split(value) if _reusable(run))
+    """Keyed hashes of a secret's longer runs (what ``Scrubber`` looks for), each as
+    ``LENGTH:HASH``, space-separated. Runs shorter than MIN_REUSED_VALUE or of one kind of
+    character are left out: they would match ordinary words, and their hashes would be
+    easy to invert. The length lets ``Scrubber`` hash only the runs that could match."""
+    return " ".join(f"{len(run)}:{_fingerprint(run)}" for run in _RUN_SPLIT.split(value)
+                    if _reusable(run))
 
 
 class Scrubber:
@@ -851,25 +854,37 @@ class Scrubber:
     delimiters (quotes, spaces, ``=:@,;``...) whose keyed hash is one of them is replaced.
     """
 
-    def __init__(self, kinds: dict[str, str]) -> None:
+    def __init__(self, kinds: dict[str, str], lengths: frozenset[int] | None = None) -> None:
         self.kinds = kinds
+        # Only the runs of a secret's lengths are hashed: hashing every run of every chunk
+        # cost a cold index of a large repository seconds. None: a length is unknown (a
+        # fingerprint cached before lengths were kept), so every run is hashed.
+        alternatives = "|".join(f"[^{_DELIMS}]{{{n}}}" for n in sorted(lengths or (), reverse=True))
+        self.runs = _RUN if lengths is None else \
+            re.compile(f"(?<![^{_DELIMS}])(?:{alternatives})(?![^{_DELIMS}])")
 
     @classmethod
     def of(cls, redactions: Iterable[Iterable[Redaction]]) -> Scrubber | None:
         """A scrubber for the values behind these redactions; None when there are none."""
         kinds: dict[str, str] = {}
+        lengths: set[int] | None = set()
         for found in redactions:
             for r in found:
                 for fp in getattr(r, "fingerprint", "").split():
-                    kinds.setdefault(fp, r.kind)
-        return cls(kinds) if kinds else None
+                    size, _, digest = fp.rpartition(":")
+                    kinds.setdefault(digest, r.kind)
+                    if lengths is not None and size.isdigit():
+                        lengths.add(int(size))
+                    else:
+                        lengths = None
+        return cls(kinds, None if lengths is None else frozenset(lengths)) if kinds else None
 
     def scrub(self, text: str) -> tuple[str, list[tuple[int, str]]]:
         """The text without any known value, and (0-based row, kind) of each one taken."""
         parts: list[str] = []
         hits: list[tuple[int, str]] = []
         pos = 0
-        for m in _RUN.finditer(text):
+        for m in self.runs.finditer(text):
             kind = self.kinds.get(_fingerprint(m.group()))
             if kind:
                 parts += [text[pos : m.start()], MARKER.format(kind)]

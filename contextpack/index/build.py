@@ -222,7 +222,8 @@ def _update_resident(found: Scan, index: Index, tokenizer: Tokenizer,
 
 def _prefixes(tokenizer: str, model: str, tag: str) -> dict[str, str]:
     """How the store's keys start, per table, for one variant: ``PREFIX path \\0 digest``."""
-    return {"analysis": f"a{tag}\0", "counts": f"{tokenizer}\0a{tag}\0",
+    # counts "c2": a file's tokens are its chunks' (c1 counted the whole file too)
+    return {"analysis": f"a{tag}\0", "counts": f"{tokenizer}\0c2\0a{tag}\0",
             "vectors": f"{model}\0a{tag}\0"}
 
 
@@ -516,7 +517,7 @@ def _counts(sources: Sequence[SourceFile], analyses: Sequence[FileAnalysis], tok
     prefix = _prefixes(tokenizer.name, "", tag)["counts"]
     cached = store.get_many("counts", (prefix + _key(a) for a in analyses)) if store else {}
     todo = [i for i, a in enumerate(analyses) if prefix + _key(a) not in cached]
-    per_file = [count_texts(sources[i], analyses[i]) for i in todo]
+    per_file = [count_texts(analyses[i]) for i in todo]
     texts = [t for group in per_file for t in group]
     progress("counting tokens", 0, len(texts))
     n = _count_in_batches(tokenizer, texts, progress)
