@@ -13,30 +13,89 @@ See bench/README.md.  This script does not import the contextpack package.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import hashlib
 import importlib.util
 import json
 import os
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import corpus as C  # noqa: E402
-import scoring as S  # noqa: E402
 
 ALL_PACKERS = ["bm25-files", "bm25-chunks", "dense", "contextpack"]
 DEFAULT_BUDGETS = [8000, 32000, 128000]
 log = C.log
+
+
+class ContextpackRun(Protocol):
+    """What running the contextpack CLI needs from a bench's arguments (this bench's
+    RelevanceArgs, or breadth.py's)."""
+
+    contextpack_args: str
+    contextpack_timeout: int
+    jobs: int
+
+
+@dataclass(frozen=True, slots=True)
+class RelevanceArgs:
+    """The command line, parsed and checked: which instances, packers and budgets to
+    run, where the data, the cache and the report are, and which stage to stop after."""
+
+    data: Path
+    cache: Path
+    out: Path
+    packers: tuple[str, ...]
+    budgets: tuple[int, ...]
+    limit: int | None
+    repos: frozenset[str] | None
+    instances: frozenset[str] | None
+    all_instances: bool
+    jobs: int
+    dense_missing: str  # "embed" or "skip"
+    contextpack_args: str
+    contextpack_timeout: int
+    fresh: tuple[str, ...]  # packers whose cached results are dropped
+    carry_over: Path | None
+    no_pip: bool
+    only: str | None  # "fetch", "corpora", "embed", "report" or None (everything)
+
+    @classmethod
+    def from_namespace(cls, ns: argparse.Namespace) -> RelevanceArgs:
+        """From argparse's namespace: comma lists split, an unknown packer an exit."""
+        packers = tuple(p for p in ns.packers.split(",") if p)
+        for p in packers:
+            if p not in ALL_PACKERS:
+                sys.exit(f"unknown packer {p!r}; choose from {ALL_PACKERS}")
+        return cls(
+            data=ns.data,
+            cache=ns.cache,
+            out=ns.out,
+            packers=packers,
+            budgets=tuple(int(b) for b in ns.budgets.split(",") if b),
+            limit=ns.limit,
+            repos=frozenset(ns.repos.split(",")) if ns.repos else None,
+            instances=frozenset(ns.instances.split(",")) if ns.instances else None,
+            all_instances=ns.all_instances,
+            jobs=ns.jobs,
+            dense_missing=ns.dense_missing,
+            contextpack_args=ns.contextpack_args,
+            contextpack_timeout=ns.contextpack_timeout,
+            fresh=tuple(p for p in ns.fresh.split(",") if p),
+            carry_over=ns.carry_over,
+            no_pip=ns.no_pip,
+            only=ns.only,
+        )
 
 
 # ---------------------------------------------------------------- helpers
@@ -102,7 +161,7 @@ def code_hash(*paths: Path) -> str:
     return h.hexdigest()[:12]
 
 
-def fingerprint(packer: str, args) -> str:
+def fingerprint(packer: str, args: ContextpackRun) -> str:
     """Cache key part that changes when a packer's code or arguments change."""
     if packer == "contextpack":
         exe = contextpack_exe() or "missing"
@@ -189,7 +248,8 @@ def check_contract(data: dict, budget: int) -> tuple[list, object, list[str]]:
     return items, tokens, viol
 
 
-def run_contextpack(root: Path, query: str, budget: int, args, cache: Path) -> dict:
+def run_contextpack(root: Path, query: str, budget: int, args: ContextpackRun,
+                    cache: Path) -> dict:
     exe = contextpack_exe()
     if not exe:
         return {"error": "contextpack CLI not found on PATH (pip install -e . in the venv)"}
@@ -258,7 +318,7 @@ def run_json(cmd: list[str], env: dict, timeout: float, query_file: str) -> dict
 
 
 # ---------------------------------------------------------------- main
-def parse_args(argv=None):
+def parse_args(argv=None) -> RelevanceArgs:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -327,13 +387,13 @@ def parse_args(argv=None):
         help="stop after this stage (embed: dense precompute of every chunk of the "
         "selected corpora; report: rewrite the report from cached results)",
     )
-    return ap.parse_args(argv)
+    return RelevanceArgs.from_namespace(ap.parse_args(argv))
 
 
-def select(rows, args):
+def select(rows, args: RelevanceArgs):
     chosen, skipped = [], []
-    want_ids = set(args.instances.split(",")) if args.instances else None
-    want_repos = set(args.repos.split(",")) if args.repos else None
+    want_ids = args.instances
+    want_repos = args.repos
     for r in rows:
         if want_ids is not None and r["instance_id"] not in want_ids:
             continue
@@ -357,11 +417,8 @@ def main(argv=None):
         for a in [os.path.relpath(sys.argv[0], C.REPO_DIR)]
         + (argv if argv is not None else sys.argv[1:])
     )
-    packers = [p for p in args.packers.split(",") if p]
-    for p in packers:
-        if p not in ALL_PACKERS:
-            sys.exit(f"unknown packer {p!r}; choose from {ALL_PACKERS}")
-    budgets = [int(b) for b in args.budgets.split(",") if b]
+    packers = list(args.packers)
+    budgets = list(args.budgets)
     cache = args.cache.expanduser().resolve()
     data = args.data.resolve()
     rows = C.load_instances(data)
@@ -557,7 +614,7 @@ def precompute_dense(run_rows, corpora, cache, args, timing):
 
 # ---------------------------------------------------------------- packing
 def run_packers(run_rows, corpora, packers, budgets, cache, args):
-    rc = ResultCache(cache, [p for p in args.fresh.split(",") if p])
+    rc = ResultCache(cache, list(args.fresh))
     fps = {p: fingerprint(p, args) for p in packers}
     carried = load_carried(args.carry_over, packers)
     out = []
@@ -680,189 +737,77 @@ def result_for(rc: ResultCache, fps: dict, carried: dict, packer, iid, budget):
 
 
 # ---------------------------------------------------------------- report
-def _r4(x):
-    return None if x is None else round(float(x), 4)
-
-
 def write_report(
-    args,
-    cmdline,
-    packers,
-    budgets,
-    chosen,
-    skipped,
-    results,
-    cache,
-    timing,
-    run_rows=None,
-    corpora=None,
-    data=None,
-):
+    args: RelevanceArgs,
+    cmdline: str,
+    packers: list[str],
+    budgets: list[int],
+    chosen: list[dict],
+    skipped: list[tuple[str, str]],
+    results: list[dict | None],
+    cache: Path,
+    timing: dict,
+    run_rows: list[dict] | None = None,
+    corpora: dict[str, Path] | None = None,
+    data: Path | None = None,
+) -> None:
+    """Hand this run's results (with --only report, the cached ones) to report.py."""
     import report as R
 
-    raw = args.out / "relevance_raw.jsonl"
     if args.only == "report":
-        rc = ResultCache(cache, [])
-        fps = {p: fingerprint(p, args) for p in packers}
-        carried = load_carried(args.carry_over, packers)
-        results = []
-        run_rows = []
-        corpora = {}
-        skipped = list(skipped)
-        for r in chosen:
-            root = C.corpus_root(r, cache)
-            if root is None:
-                info = cache / "corpora" / r["instance_id"] / "revert.json"
-                why = "corpus not built"
-                if info.exists():
-                    log_ = json.loads(info.read_text())["revert_log"].replace("\n", " ")
-                    why = "revert script failed: " + log_[:200]
-                skipped.append((r["instance_id"], why))
-                continue
-            corpora[r["instance_id"]] = root
-            run_rows.append(r)
-            for p in packers:
-                for b in budgets:
-                    results.append(result_for(rc, fps, carried, p, r["instance_id"], b))
+        results, run_rows, corpora, skipped = cached_results(
+            args, packers, budgets, chosen, skipped, cache
+        )
         data = args.data.resolve()
+    assert run_rows is not None and corpora is not None and data is not None
     gl = load_goldlib(data)
-    get_scopes = gl.get_scopes if gl else None
-    targets = {}
-    problems = []
-    module_dropped = 0
-    module_only = []
-    n_funcs = 0
-    for r in run_rows:
-        t = S.gold_targets(r, corpora[r["instance_id"]], get_scopes)
-        targets[r["instance_id"]] = t
-        module_dropped += t["module_dropped"]
-        n_funcs += len(t["functions"])
-        if t["module_only"]:
-            module_only.append(r["instance_id"])
-        for p in t["problems"]:
-            problems.append(f"{r['instance_id']}: {p}")
-    records = []
-    for rec in results:
-        if rec is None:
-            continue
-        t = targets[rec["instance_id"]]
-        if rec.get("carried"):
-            sc = dict(rec["scores"])
-        elif rec.get("error"):
-            sc = {
-                "file_recall": 0.0 if t["files"] else None,
-                "func_seen": 0.0 if t["functions"] else None,
-                "func_body": 0.0 if t["functions"] else None,
-            }
-        else:
-            items = [
-                {"path": it[0], "start_line": it[1], "end_line": it[2], "view": it[3]}
-                for it in rec.get("items", [])
-            ]
-            sc = S.score_pack(items, t)
-            sc.pop("functions", None)
-        records.append(
-            {
-                "packer": rec["packer"],
-                "instance_id": rec["instance_id"],
-                "repo": rec["repo"],
-                "budget": rec["budget"],
-                "scores": sc,
-                "seconds": _r4(rec.get("seconds")),
-                "index_seconds": _r4(rec.get("index_seconds")),
-                "tokens": rec.get("tokens"),
-                "n_items": rec["n_items"] if rec.get("carried") else len(rec.get("items") or []),
-                "error": rec.get("error"),
-                "violations": rec.get("violations") or [],
-                "key": rec["key"],
-                **({"carried": rec["carried"]} if rec.get("carried") else {}),
-            }
-        )
-    by_reason = defaultdict(list)
-    for iid, why in skipped:
-        cat = why.split(":")[0] if why.startswith("revert script failed") else why.split(" (")[0]
-        by_reason[cat].append(iid)
-    inst_note = (
-        f"{len(run_rows)} instances used (sdist_revertible and gold_in_sdist"
-        f"{'' if not args.all_instances else ', --all-instances'}); "
-        f"{len(skipped)} skipped: "
-        + "; ".join(f"{k}: {len(v)}" for k, v in by_reason.items())
-        + f". Function targets: {n_funcs} located; {module_dropped} `<module>` entries left "
-        f"out of function metrics; module-only instances scored on changed lines: "
-        f"{len(module_only)}; unlocated: {len(problems)}."
+    R.write_relevance_report(
+        out=args.out,
+        run={
+            "commit": git_commit(),
+            "command": cmdline,
+            "data": str(data),
+            "cache": str(cache),
+            "contextpack_args": args.contextpack_args,
+        },
+        packers=packers,
+        budgets=budgets,
+        run_rows=run_rows,
+        corpora=corpora,
+        results=results,
+        skipped=skipped,
+        timing=timing,
+        get_scopes=gl.get_scopes if gl else None,
+        all_instances=args.all_instances,
     )
-    tn = []
-    if timing.get("fetch_seconds") is not None:
-        tn.append(f"sdist fetch {timing['fetch_seconds']:.0f}s")
-    if timing.get("corpora_seconds") is not None:
-        tn.append(
-            f"corpus build {timing['corpora_seconds']:.0f}s ({timing.get('corpora_built')} corpora)"
-        )
-    if timing.get("dense_precompute_seconds") is not None:
-        tn.append(
-            f"dense precompute {timing['dense_precompute_seconds']:.0f}s for "
-            f"{timing.get('dense_chunks_embedded')} chunks "
-            f"({timing.get('dense_unique_chunks')} unique chunks stored)"
-        )
-    idx_s = [rr["index_seconds"] for rr in records if rr.get("index_seconds")]
-    if idx_s:
-        tn.append(
-            f"baseline index build (BM25 + chunking, warm file cache) median "
-            f"{statistics.median(idx_s):.1f}s per corpus"
-        )
-    meta = {
-        "type": "meta",
-        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "commit": git_commit(),
-        "command": cmdline,
-        "data": str(data),
-        "packers": packers,
-        "budgets": budgets,
-        "instances_note": inst_note,
-        "timing_note": "; ".join(tn) or None,
-        "cache": str(cache),
-        "contextpack_args": args.contextpack_args,
-    }
-    extra = []
-    if skipped:
-        extra.append("## Skipped instances\n")
-        for iid, why in skipped:
-            extra.append(f"- {iid}: {why}")
-        extra.append("")
-    if problems:
-        extra.append("## Gold functions not located\n")
-        extra += [f"- {p}" for p in problems] + [""]
-    if module_only:
-        extra.append(
-            "Module-only gold instances (scored on module-level changed lines): "
-            + ", ".join(module_only)
-            + "\n"
-        )
-    n_carried = Counter(rr["packer"] for rr in records if rr.get("carried"))
-    if n_carried:
-        src = next(rr["carried"] for rr in records if rr.get("carried"))
-        meta["carried_note"] = (
-            "; ".join(f"{p}: {n} rows" for p, n in sorted(n_carried.items()))
-            + f" carried over as scored by an earlier run ({src}), not rerun here"
-        )
-    meta["extra"] = "\n".join(extra)
-    with open(raw, "w", encoding="utf-8") as f:
-        f.write(json.dumps(meta) + "\n")
-        for rr in records:
-            f.write(json.dumps(rr) + "\n")
-    (args.out / "relevance.md").write_text(R.markdown(records, meta, packers))
-    R.plot(records, args.out / "relevance.png", packers)
-    log(f"wrote {args.out / 'relevance.md'}, relevance.png, {raw.name}")
-    summ = R.summarize(records, packers)
-    for p in packers:
-        for b in budgets:
-            d = summ.get((p, b))
-            if d:
-                log(
-                    f"  {p:12s} {b:>6}: FR {R.pct(d['file_recall'])}  FS {R.pct(d['func_seen'])}  "
-                    f"FB {R.pct(d['func_body'])}  errors {d['errors']}  "
-                    f"violations {d['violations']}"
-                )
+
+
+def cached_results(args: RelevanceArgs, packers, budgets, chosen, skipped, cache: Path):
+    """For --only report: the cached (or carried) result of every pack of the instances
+    whose corpus is built; the others join the skipped, with why."""
+    rc = ResultCache(cache, [])
+    fps = {p: fingerprint(p, args) for p in packers}
+    carried = load_carried(args.carry_over, packers)
+    results = []
+    run_rows = []
+    corpora = {}
+    skipped = list(skipped)
+    for r in chosen:
+        root = C.corpus_root(r, cache)
+        if root is None:
+            info = cache / "corpora" / r["instance_id"] / "revert.json"
+            why = "corpus not built"
+            if info.exists():
+                log_ = json.loads(info.read_text())["revert_log"].replace("\n", " ")
+                why = "revert script failed: " + log_[:200]
+            skipped.append((r["instance_id"], why))
+            continue
+        corpora[r["instance_id"]] = root
+        run_rows.append(r)
+        for p in packers:
+            for b in budgets:
+                results.append(result_for(rc, fps, carried, p, r["instance_id"], b))
+    return results, run_rows, corpora, skipped
 
 
 if __name__ == "__main__":

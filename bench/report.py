@@ -1,17 +1,23 @@
-"""Tables (markdown) and plot for the relevance bench, from per-(packer, instance, budget)
-records.  Can be run alone to regenerate the report from the raw JSONL:
+"""The relevance bench's report: scored records from raw pack results, the notes and
+metadata of a run, and the files written from them (relevance_raw.jsonl, the markdown
+tables, the plot).  relevance.py runs the packers and hands their results here.  Can be
+run alone to regenerate the tables and plot from the raw JSONL:
 
     python bench/report.py bench/results/relevance_raw.jsonl
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import statistics
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import scoring as S
+from corpus import log
 from scoring import METRICS, mean
 
 LABELS = {"file_recall": "file recall", "func_seen": "function seen", "func_body": "function body"}
@@ -222,6 +228,209 @@ def plot(records, out_png: Path, packers=None):
     fig.tight_layout()
     fig.savefig(out_png, dpi=110)
     plt.close(fig)
+
+
+# ---------------------------------------------------------------- a run's report
+def write_relevance_report(
+    *,
+    out: Path,
+    run: dict,
+    packers: Sequence[str],
+    budgets: Sequence[int],
+    run_rows: list[dict],
+    corpora: dict[str, Path],
+    results: list[dict | None],
+    skipped: list[tuple[str, str]],
+    timing: dict,
+    get_scopes: Callable | None,
+    all_instances: bool,
+) -> None:
+    """Score ``results`` against each instance's gold targets and write
+    relevance_raw.jsonl, relevance.md and relevance.png to ``out``; log the summary.
+
+    ``run`` describes the run for the metadata line: commit, command, data, cache and
+    contextpack_args.
+    """
+    targets, problems, module_dropped, module_only, n_funcs = gold_targets(
+        run_rows, corpora, get_scopes
+    )
+    records = score_records(results, targets)
+    inst_note = instances_note(
+        len(run_rows), skipped, all_instances, n_funcs, module_dropped, module_only, problems
+    )
+    meta = {
+        "type": "meta",
+        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "commit": run["commit"],
+        "command": run["command"],
+        "data": run["data"],
+        "packers": packers,
+        "budgets": budgets,
+        "instances_note": inst_note,
+        "timing_note": timing_note(timing, records),
+        "cache": run["cache"],
+        "contextpack_args": run["contextpack_args"],
+    }
+    note = carried_note(records)
+    if note:
+        meta["carried_note"] = note
+    meta["extra"] = extra_sections(skipped, problems, module_only)
+    raw = out / "relevance_raw.jsonl"
+    with open(raw, "w", encoding="utf-8") as f:
+        f.write(json.dumps(meta) + "\n")
+        for rr in records:
+            f.write(json.dumps(rr) + "\n")
+    (out / "relevance.md").write_text(markdown(records, meta, packers))
+    plot(records, out / "relevance.png", packers)
+    log(f"wrote {out / 'relevance.md'}, relevance.png, {raw.name}")
+    summ = summarize(records, packers)
+    for p in packers:
+        for b in budgets:
+            d = summ.get((p, b))
+            if d:
+                log(
+                    f"  {p:12s} {b:>6}: FR {pct(d['file_recall'])}  FS {pct(d['func_seen'])}  "
+                    f"FB {pct(d['func_body'])}  errors {d['errors']}  "
+                    f"violations {d['violations']}"
+                )
+
+
+def gold_targets(run_rows, corpora, get_scopes):
+    """Each instance's gold files and functions, located in its corpus; with the
+    problems met, the `<module>` entries dropped, the module-only instances and the
+    number of functions located."""
+    targets = {}
+    problems = []
+    module_dropped = 0
+    module_only = []
+    n_funcs = 0
+    for r in run_rows:
+        t = S.gold_targets(r, corpora[r["instance_id"]], get_scopes)
+        targets[r["instance_id"]] = t
+        module_dropped += t["module_dropped"]
+        n_funcs += len(t["functions"])
+        if t["module_only"]:
+            module_only.append(r["instance_id"])
+        for p in t["problems"]:
+            problems.append(f"{r['instance_id']}: {p}")
+    return targets, problems, module_dropped, module_only, n_funcs
+
+
+def score_records(results, targets) -> list[dict]:
+    """One scored record per raw result (a failed pack scores zero where there are
+    targets; a carried row keeps the scores an earlier run gave it)."""
+    records = []
+    for rec in results:
+        if rec is None:
+            continue
+        t = targets[rec["instance_id"]]
+        if rec.get("carried"):
+            sc = dict(rec["scores"])
+        elif rec.get("error"):
+            sc = {
+                "file_recall": 0.0 if t["files"] else None,
+                "func_seen": 0.0 if t["functions"] else None,
+                "func_body": 0.0 if t["functions"] else None,
+            }
+        else:
+            items = [
+                {"path": it[0], "start_line": it[1], "end_line": it[2], "view": it[3]}
+                for it in rec.get("items", [])
+            ]
+            sc = S.score_pack(items, t)
+            sc.pop("functions", None)
+        records.append(
+            {
+                "packer": rec["packer"],
+                "instance_id": rec["instance_id"],
+                "repo": rec["repo"],
+                "budget": rec["budget"],
+                "scores": sc,
+                "seconds": _r4(rec.get("seconds")),
+                "index_seconds": _r4(rec.get("index_seconds")),
+                "tokens": rec.get("tokens"),
+                "n_items": rec["n_items"] if rec.get("carried") else len(rec.get("items") or []),
+                "error": rec.get("error"),
+                "violations": rec.get("violations") or [],
+                "key": rec["key"],
+                **({"carried": rec["carried"]} if rec.get("carried") else {}),
+            }
+        )
+    return records
+
+
+def _r4(x):
+    return None if x is None else round(float(x), 4)
+
+
+def instances_note(n_used, skipped, all_instances, n_funcs, module_dropped, module_only,
+                   problems) -> str:
+    by_reason = defaultdict(list)
+    for iid, why in skipped:
+        cat = why.split(":")[0] if why.startswith("revert script failed") else why.split(" (")[0]
+        by_reason[cat].append(iid)
+    return (
+        f"{n_used} instances used (sdist_revertible and gold_in_sdist"
+        f"{'' if not all_instances else ', --all-instances'}); "
+        f"{len(skipped)} skipped: "
+        + "; ".join(f"{k}: {len(v)}" for k, v in by_reason.items())
+        + f". Function targets: {n_funcs} located; {module_dropped} `<module>` entries left "
+        f"out of function metrics; module-only instances scored on changed lines: "
+        f"{len(module_only)}; unlocated: {len(problems)}."
+    )
+
+
+def timing_note(timing: dict, records) -> str | None:
+    tn = []
+    if timing.get("fetch_seconds") is not None:
+        tn.append(f"sdist fetch {timing['fetch_seconds']:.0f}s")
+    if timing.get("corpora_seconds") is not None:
+        tn.append(
+            f"corpus build {timing['corpora_seconds']:.0f}s ({timing.get('corpora_built')} corpora)"
+        )
+    if timing.get("dense_precompute_seconds") is not None:
+        tn.append(
+            f"dense precompute {timing['dense_precompute_seconds']:.0f}s for "
+            f"{timing.get('dense_chunks_embedded')} chunks "
+            f"({timing.get('dense_unique_chunks')} unique chunks stored)"
+        )
+    idx_s = [rr["index_seconds"] for rr in records if rr.get("index_seconds")]
+    if idx_s:
+        tn.append(
+            f"baseline index build (BM25 + chunking, warm file cache) median "
+            f"{statistics.median(idx_s):.1f}s per corpus"
+        )
+    return "; ".join(tn) or None
+
+
+def carried_note(records) -> str | None:
+    n_carried = Counter(rr["packer"] for rr in records if rr.get("carried"))
+    if not n_carried:
+        return None
+    src = next(rr["carried"] for rr in records if rr.get("carried"))
+    return (
+        "; ".join(f"{p}: {n} rows" for p, n in sorted(n_carried.items()))
+        + f" carried over as scored by an earlier run ({src}), not rerun here"
+    )
+
+
+def extra_sections(skipped, problems, module_only) -> str:
+    extra = []
+    if skipped:
+        extra.append("## Skipped instances\n")
+        for iid, why in skipped:
+            extra.append(f"- {iid}: {why}")
+        extra.append("")
+    if problems:
+        extra.append("## Gold functions not located\n")
+        extra += [f"- {p}" for p in problems] + [""]
+    if module_only:
+        extra.append(
+            "Module-only gold instances (scored on module-level changed lines): "
+            + ", ".join(module_only)
+            + "\n"
+        )
+    return "\n".join(extra)
 
 
 def main(argv=None):

@@ -21,13 +21,32 @@ from .errors import (
     SourceError,
     TokenizerError,
 )
-from .models import Model, get_model
-from .types import Chunk, Document, Dropped, Item, Pack, Skipped, SourceTokens
+from .models import DEFAULT_BUDGET, Model, ModelTable, PriceTier, get_model
+from .types import (
+    Chunk,
+    Document,
+    Dropped,
+    HasGetContent,
+    HasPageContent,
+    HasText,
+    Item,
+    Pack,
+    Skipped,
+    SourceTokens,
+)
 
 if TYPE_CHECKING:
-    from .api import Packer, Settings, pack
+    from .api import Packer, Settings, SettingsOverrides, Source, pack
     from .compression import Compressed, compress
+    from .embed import Embedder
+    from .fit import PackOptions
+    from .index import Index
+    from .index.engine import DaskEngine
+    from .navigate import Hit
+    from .rank import Weights
     from .session import Session
+    from .sources import SourceOptions
+    from .tokens import Tokenizer
 
 __version__ = "0.1.0"
 
@@ -38,27 +57,60 @@ __all__ = [
     "Compressed",
     "ConfigError",
     "ContextpackError",
+    "DEFAULT_BUDGET",
+    "DaskEngine",
     "Document",
     "Dropped",
+    "Embedder",
     "EmbedderError",
+    "HasGetContent",
+    "HasPageContent",
+    "HasText",
+    "Hit",
+    "Index",
     "Item",
     "Model",
+    "ModelTable",
     "Pack",
+    "PackOptions",
     "Packer",
+    "PriceTier",
     "Session",
     "Settings",
+    "SettingsOverrides",
     "Skipped",
+    "Source",
     "SourceError",
+    "SourceOptions",
     "SourceTokens",
+    "Tokenizer",
     "TokenizerError",
+    "Weights",
     "__version__",
     "compress",
     "get_model",
     "pack",
 ]
 
-_LAZY = {"pack": "api", "Packer": "api", "Settings": "api", "Session": "session",
-         "compress": "compression", "Compressed": "compression"}
+# Name -> the module defining it, imported on first use: these pull in numpy and friends.
+_LAZY = {
+    "Compressed": "compression",
+    "DaskEngine": "index.engine",
+    "Embedder": "embed",
+    "Hit": "navigate",
+    "Index": "index",
+    "PackOptions": "fit",
+    "Packer": "api",
+    "Session": "session",
+    "Settings": "api",
+    "SettingsOverrides": "api",
+    "Source": "api",
+    "SourceOptions": "sources",
+    "Tokenizer": "tokens",
+    "Weights": "rank",
+    "compress": "compression",
+    "pack": "api",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -70,3 +122,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value  # later lookups skip this hook
         return value
     raise AttributeError(f"module 'contextpack' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -14,18 +14,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import InitVar, dataclass, field
+from typing import Any, TypeAlias, TypedDict, cast
 
 import numpy as np
 
-from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
+from .deprecation import either, renamed
+from .embed import DEFAULT_EMBEDDER, Embedder, resolve_embedder
 from .errors import BudgetError, ConfigError, SourceError
 from .fit import PackOptions, fit
 from .index import Index, IndexSettings, Progress, index_sources, open_index, skipped_list
+from .index.engine import DaskEngine
 from .models import (
     APPROXIMATE_ENCODING,
     Model,
@@ -40,15 +43,23 @@ from .rank import Weights, rank
 from .render import FORMATS, render_json
 from .session import Session
 from .sources import SourceOptions, documents_to_sources, selects, valid_text
-from .tokens import DEFAULT_ENCODING, Tokenizer, get_tokenizer
-from .types import Document, Pack, SourceTokens
+from .tokens import DEFAULT_ENCODING, Tokenizer, check_tokenizer, get_tokenizer
+from .types import Document, HasGetContent, HasPageContent, HasText, Pack, SourceTokens
 from .usage import append_usage, usage_log_path, usage_record
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # pragma: no cover - exercised on 3.10 only
+    from typing_extensions import Unpack
 
 log = logging.getLogger("contextpack")
 
-#: A path (``str`` or ``os.PathLike``), a ``Document``, or any object with text (LangChain
-#: ``Document``, LlamaIndex node, a mapping with ``"text"``).
-Source = str | os.PathLike[str] | Document | Any
+#: A path (``str`` or ``os.PathLike``), a ``Document``, or any object with text: a
+#: mapping with ``"text"`` (or ``"page_content"``, ``"content"``), a LangChain
+#: ``Document`` (``page_content``), a LlamaIndex node (``get_content()``), or any object
+#: with a ``text`` string.
+Source: TypeAlias = (str | os.PathLike[str] | Document | Mapping[str, Any] | HasPageContent
+          | HasGetContent | HasText)
 
 # A string in a list longer than this, or holding a newline, is text, never a path.
 _PATH_MAX_CHARS = 4096
@@ -59,13 +70,17 @@ class Settings:
     """Everything that shapes a pack besides the query and the budget.
 
     ``encoding`` None counts with the ``model``'s encoding when it has one, else
-    cl100k_base; ``tokenizer_file`` (a Hugging Face ``tokenizer.json``) wins over both.
-    ``model`` sizes the default budget to its context window and prices the pack.
+    cl100k_base. ``tokenizer`` wins over both: the path of a Hugging Face
+    ``tokenizer.json``, or any object implementing ``Tokenizer`` (its ``name`` keys the
+    cached token counts). ``embedder`` is a name (``static``, ``minilm``, ``none``) or any
+    object implementing ``Embedder`` (its ``model_id`` keys the cached vectors, so give
+    each model its own). ``model`` sizes the default budget to its context window and
+    prices the pack. ``tokenizer_file`` is the old name of ``tokenizer`` (deprecated).
     """
 
     encoding: str | None = None
-    tokenizer_file: str | None = None
-    embedder: str = DEFAULT_EMBEDDER
+    tokenizer: str | os.PathLike[str] | Tokenizer | None = None
+    embedder: str | Embedder = DEFAULT_EMBEDDER
     sources: SourceOptions = SourceOptions()
     cache_dir: str | None = None
     use_cache: bool = True
@@ -77,38 +92,73 @@ class Settings:
     # output reserve, encoding and price
     model: str | Model | None = None
     usage_log: str | None = None  # a JSONL file to append one line per pack to
-    engine: Any = None  # an index.engine.DaskEngine: the per-file map runs on its cluster
+    engine: DaskEngine | None = None  # the per-file map runs on its cluster
+    tokenizer_file: InitVar[str | None] = None  # deprecated: the old name of ``tokenizer``
+
+    def __post_init__(self, tokenizer_file: str | None) -> None:
+        if tokenizer_file is not None:
+            renamed("Settings", "tokenizer_file", "tokenizer", stacklevel=4)
+            if self.tokenizer is None:
+                object.__setattr__(self, "tokenizer", tokenizer_file)
+
+
+class SettingsOverrides(TypedDict, total=False):
+    """The ``Settings`` fields, as keyword arguments of ``Packer`` and ``compress``: each
+    given one replaces that field of the ``settings`` passed (or of the defaults)."""
+
+    encoding: str | None
+    tokenizer: str | os.PathLike[str] | Tokenizer | None
+    embedder: str | Embedder
+    sources: SourceOptions
+    cache_dir: str | None
+    use_cache: bool
+    jobs: int | None
+    weights: Weights
+    pack: PackOptions
+    redact: bool
+    model: str | Model | None
+    usage_log: str | None
+    engine: DaskEngine | None
+    tokenizer_file: str | None  # deprecated: the old name of ``tokenizer``
+
+
+def apply_overrides(settings: Settings | None, options: SettingsOverrides) -> Settings:
+    """``settings`` (or the defaults) with the fields ``options`` names replaced; an
+    unknown name is a ConfigError naming the known ones."""
+    settings = settings or Settings()
+    if not options:
+        return settings
+    known = [f.name for f in dataclasses.fields(Settings)]
+    unknown = sorted(set(options) - set(known) - {"tokenizer_file"})
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r}; options are {', '.join(known)}",
+                          unknown[0])
+    return dataclasses.replace(settings, **options)
 
 
 class Packer:
     """An index of some sources, ready to answer many queries.
 
     ``Packer(sources, settings)`` or ``Packer(sources, model="gpt-4o", embedder="none")``:
-    keyword options override fields of ``settings``.
+    keyword options (``SettingsOverrides``) override fields of ``settings``.
     """
 
     def __init__(
         self,
         sources: Source | Sequence[Source],
+        /,
         settings: Settings | None = None,
         progress: Progress | None = None,
-        **options: Any,
+        **options: Unpack[SettingsOverrides],
     ) -> None:
-        settings = settings or Settings()
-        if options:
-            unknown = sorted(set(options) - {f.name for f in dataclasses.fields(Settings)})
-            if unknown:
-                known = ", ".join(f.name for f in dataclasses.fields(Settings))
-                raise ConfigError(f"unknown option {unknown[0]!r}; options are {known}",
-                                  unknown[0])
-            settings = dataclasses.replace(settings, **options)
+        settings = apply_overrides(settings, options)
         self.settings = settings
         # an unknown name fails before any indexing
         self.model: Model | None = get_model(settings.model) if settings.model else None
         self.tokenizer: Tokenizer = _tokenizer_for(settings, self.model)
         #: True when the tokenizer is the model's own (no margin is needed)
         self.exact_count = _counts_exactly(settings, self.model, self.tokenizer)
-        self.embedder: Embedder | None = get_embedder(self.settings.embedder)
+        self.embedder: Embedder | None = resolve_embedder(self.settings.embedder)
         self._sources = sources
         self._progress = progress
         self._roots: list[str] = []
@@ -192,28 +242,33 @@ class Packer:
         return self.index
 
     def pack(self, query: str = "", budget: int | None = None, format: str = "markdown",
-             reserve_output_tokens: int | None = None, *,
+             reserve: int | None = None, *,
              session: Session | str | os.PathLike[str] | None = None,
              fresh: bool = False, include: Sequence[str] = (),
-             exclude: Sequence[str] = ()) -> Pack:
+             exclude: Sequence[str] = (),
+             reserve_output_tokens: int | None = None) -> Pack:
         """Rank the index against ``query`` and fit the best of it into ``budget`` tokens
-        less ``reserve_output_tokens`` (kept free for the answer).
+        less ``reserve`` (kept free for the answer; ``reserve_output_tokens`` is its old,
+        deprecated name).
 
-        Without a budget, the settings' model's context window is the budget (8000 tokens
-        when no model is set), less the model's default reserve when none is given; when
-        the model's tokens are counted approximately, a margin of its window is kept free
-        too (``stats["window"]``). ``session`` (a ``Session``, or the path of its JSON
-        file) holds what earlier packs sent in full: those chunks are left out and named
-        in the header as already in context, and this pack's full chunks are added to it.
-        ``fresh`` forgets the session's contents first. ``include`` and ``exclude`` (globs
-        as for the sources) narrow this pack to some of the indexed files.
+        Without a budget, the settings' model's context window is the budget
+        (``DEFAULT_BUDGET``, 8000 tokens, when no model is set), less the model's default
+        reserve when none is given; when the model's tokens are counted approximately, a
+        margin of its window is kept free too (``stats["window"]``). ``session`` (a
+        ``Session``, or the path of its JSON file) holds what earlier packs sent in full:
+        those chunks are left out and named in the header as already in context, and this
+        pack's full chunks are added to it. ``fresh`` forgets the session's contents
+        first. ``include`` and ``exclude`` (globs as for the sources) narrow this pack to
+        some of the indexed files.
         """
-        _check_arguments(query, budget, reserve_output_tokens)
+        reserve = either("Packer.pack", "reserve_output_tokens", reserve_output_tokens,
+                         "reserve", reserve)
+        _check_arguments(query, budget, reserve)
         held = session if isinstance(session, Session) or session is None else Session(session)
         if held is not None and fresh:
             held.clear()
         sent = held.sent_rows(self.index) if held is not None else frozenset()
-        pack = self._pack(valid_text(query), budget, format, reserve_output_tokens, sent,
+        pack = self._pack(valid_text(query), budget, format, reserve, sent,
                           (tuple(include), tuple(exclude)))
         if held is not None:
             held.record(pack.items, self.index)
@@ -222,18 +277,18 @@ class Packer:
         return pack
 
     def _pack(self, query: str, budget: int | None, format: str,
-              reserve_output_tokens: int | None, already_sent: frozenset[int] = frozenset(),
+              reserve_given: int | None, already_sent: frozenset[int] = frozenset(),
               globs: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> Pack:
         if format not in FORMATS:
             raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}",
                               format)
         model = self.model
         total = budget if budget is not None else (model.context_window if model else None)
-        if reserve_output_tokens and total is not None and total - reserve_output_tokens <= 0:
+        if reserve_given and total is not None and total - reserve_given <= 0:
             # no room at all: let fit say what the header needs, for the hint
-            plan = Room(1, total, reserve_output_tokens)
+            plan = Room(1, total, reserve_given)
         else:
-            plan = plan_room(budget, model, reserve_output_tokens, self.exact_count,
+            plan = plan_room(budget, model, reserve_given, self.exact_count,
                              default_table().margin_for(model) if model else 0.0)
         room = plan.budget
         t0 = time.perf_counter()
@@ -396,8 +451,7 @@ def _check_arguments(query: object, budget: object, reserve: object) -> None:
     if not isinstance(query, str):
         hint = "; decode bytes to str first" if isinstance(query, (bytes, bytearray)) else ""
         raise TypeError(f"query must be a str, not {type(query).__name__}{hint}")
-    for name, value, none_ok in (("budget", budget, True),
-                                 ("reserve_output_tokens", reserve, True)):
+    for name, value, none_ok in (("budget", budget, True), ("reserve", reserve, True)):
         if (value is None and none_ok) or (isinstance(value, int) and not isinstance(value, bool)):
             continue
         raise TypeError(f"{name} must be a whole number of tokens{' or None' if none_ok else ''},"
@@ -416,10 +470,13 @@ def _nothing_to_pack(path: str, index: Index) -> SourceError:
 
 
 def _tokenizer_for(settings: Settings, model: Model | None) -> Tokenizer:
-    """A tokenizer.json file, else the encoding named, else the model's own (its
-    tokenizer.json or encoding), else cl100k_base."""
-    if settings.tokenizer_file or settings.encoding:
-        return get_tokenizer(settings.encoding, settings.tokenizer_file)
+    """The ``tokenizer`` given (an object, or a tokenizer.json file), else the encoding
+    named, else the model's own (its tokenizer.json or encoding), else cl100k_base."""
+    given = settings.tokenizer
+    if given is not None and not isinstance(given, (str, os.PathLike)):
+        return check_tokenizer(given)
+    if given or settings.encoding:
+        return get_tokenizer(settings.encoding, os.fspath(given) if given else None)
     if model is not None:
         if model.tokenizer_file:
             return get_tokenizer(tokenizer_file=model.tokenizer_file)
@@ -434,8 +491,8 @@ def _tokenizer_for(settings: Settings, model: Model | None) -> Tokenizer:
 
 def _counts_exactly(settings: Settings, model: Model | None, tokenizer: Tokenizer) -> bool:
     """Whether token counts are the model's own: its tokenizer.json or its encoding (a
-    tokenizer.json the user passes is taken to be the model's)."""
-    if model is None or settings.tokenizer_file:
+    tokenizer the user passes, as a file or an object, is taken to be the model's)."""
+    if model is None or settings.tokenizer:
         return True
     if model.tokenizer_file and not settings.encoding:
         return True
@@ -585,11 +642,11 @@ def pack(
     budget: int | None = None,
     *,
     model: str | Model | None = None,
-    reserve_output_tokens: int | None = None,
+    reserve: int | None = None,
     encoding: str | None = None,
-    tokenizer: str | os.PathLike[str] | None = None,
+    tokenizer: str | os.PathLike[str] | Tokenizer | None = None,
     format: str = "markdown",
-    embedder: str = DEFAULT_EMBEDDER,
+    embedder: str | Embedder = DEFAULT_EMBEDDER,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     cache: bool = True,
@@ -598,30 +655,36 @@ def pack(
     redact: bool = True,
     usage_log: str | os.PathLike[str] | None = None,
     session: Session | str | os.PathLike[str] | None = None,
+    reserve_output_tokens: int | None = None,
 ) -> Pack:
     """Pack the sources most relevant to ``query`` into ``budget`` tokens.
 
     ``sources`` is a file or folder path, documents (strings, ``Document``, LangChain
-    documents, LlamaIndex nodes), or a list mixing them. ``model`` (a name from
-    ``contextpack.models``) makes its context window the default budget, its encoding
-    the default tokenizer, and prices the pack in ``stats["cost"]`` (at the tier its
-    length falls in); ``reserve_output_tokens`` is kept free for the answer (None: the
+    documents, LlamaIndex nodes), or a list mixing them. ``budget`` None: the ``model``'s
+    context window, else ``DEFAULT_BUDGET`` (8000 tokens, as on the command line).
+    ``model`` (a name from ``contextpack.models``) makes its context window the default
+    budget, its encoding the default tokenizer, and prices the pack in ``stats["cost"]``
+    (at the tier its length falls in); ``reserve`` is kept free for the answer (None: the
     model's default reserve when its window is the budget, else 0), and a margin of the
     window too when the model's tokens are counted approximately (``stats["window"]``).
-    ``tokenizer`` names a Hugging Face ``tokenizer.json`` to count with instead of a
-    tiktoken ``encoding``. Secrets are
-    replaced by ``[REDACTED:kind]`` markers (listed in ``stats["redactions"]``) unless
-    ``redact=False``. ``usage_log`` (or ``$CONTEXTPACK_USAGE_LOG``) gets one JSON line.
-    ``session`` (a ``Session`` or the path of its JSON file) leaves out what earlier packs
-    of the session sent in full, and records what this one sends.
+    ``tokenizer`` is a Hugging Face ``tokenizer.json`` (or any ``Tokenizer`` object) to
+    count with instead of a tiktoken ``encoding``; ``embedder`` a name or any ``Embedder``
+    object. Secrets are replaced by ``[REDACTED:kind]`` markers (listed in
+    ``stats["redactions"]``) unless ``redact=False``. ``usage_log`` (or
+    ``$CONTEXTPACK_USAGE_LOG``) gets one JSON line. ``session`` (a ``Session`` or the
+    path of its JSON file) leaves out what earlier packs of the session sent in full, and
+    records what this one sends. ``reserve_output_tokens`` is the old, deprecated name of
+    ``reserve``.
     """
+    reserve = either("pack", "reserve_output_tokens", reserve_output_tokens, "reserve",
+                     reserve)
     # Wrong types fail before anything else.
-    _check_arguments(query, budget, reserve_output_tokens)
+    _check_arguments(query, budget, reserve)
     if sources is None or isinstance(sources, (bytes, bytearray, memoryview)):
         _split_sources(sources)  # raises the TypeError
     settings = Settings(
         encoding=encoding,
-        tokenizer_file=os.fspath(tokenizer) if tokenizer is not None else None,
+        tokenizer=os.fspath(tokenizer) if isinstance(tokenizer, os.PathLike) else tokenizer,
         embedder=embedder,
         sources=SourceOptions(include=tuple(include), exclude=tuple(exclude)),
         cache_dir=cache_dir,
@@ -631,12 +694,12 @@ def pack(
         usage_log=os.fspath(usage_log) if usage_log is not None else None,
     )
     if isinstance(sources, (str, os.PathLike)) or _is_document(sources):
-        srcs: Source | Sequence[Source] = sources
+        srcs: Source | Sequence[Source] = cast(Source, sources)
     else:
         srcs = list(cast(Iterable[Any], sources))
     # Unknown models and bad reserves fail before any indexing.
-    plan_room(budget, model, reserve_output_tokens)
+    plan_room(budget, model, reserve)
     # A bad session file fails before any indexing.
     held = session if isinstance(session, Session) or session is None else Session(session)
     packer = Packer(srcs, settings, progress)
-    return packer.pack(query, budget, format, reserve_output_tokens, session=held)
+    return packer.pack(query, budget, format, reserve, session=held)

@@ -14,7 +14,10 @@ from typing import Any
 import click
 
 from .errors import ContextpackError
+from .models import DEFAULT_BUDGET
 
+# Copies of render.FORMATS and embed.EMBEDDERS, whose modules import numpy: --help must
+# not pay for it. tests/test_exported_members.py pins each copy to its home.
 FORMATS = ("markdown", "xml", "json")
 EMBEDDERS = ("static", "minilm", "none")
 
@@ -92,13 +95,8 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--encoding", default=None,
                      help="tiktoken encoding (or model name, e.g. gpt-4o) to count tokens with "
                           "[default: the --model's, else cl100k_base].")(f)
-    f = click.option("--tokenizer", "tokenizer_file", metavar="PATH",
+    f = click.option("--tokenizer", metavar="PATH",
                      help="Count with a Hugging Face tokenizer.json instead of --encoding.")(f)
-    f = click.option("--embedder", type=click.Choice(EMBEDDERS), default="static",
-                     show_default=True,
-                     help="static: MiniLM distilled to a token table (fast); minilm: the full "
-                          "model via sentence-transformers (slow on CPU; needs the minilm extra); "
-                          "none: lexical only.")(f)
     f = click.option("--no-cache", is_flag=True, help="Neither read nor write the index cache.")(f)
     f = click.option("--cache-dir", metavar="DIR",
                      help="Cache folder (default: PATH/.contextpack, or "
@@ -111,17 +109,27 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def embedder_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--embedder, for the commands that rank (stats only counts: it embeds nothing)."""
+    return click.option("--embedder", type=click.Choice(EMBEDDERS), default="static",
+                        show_default=True,
+                        help="static: MiniLM distilled to a token table (fast); minilm: the "
+                             "full model via sentence-transformers (slow on CPU; needs the "
+                             "minilm extra); none: lexical only.")(f)
+
+
 def _settings(include: tuple[str, ...], exclude: tuple[str, ...], max_file_size: int,
-              encoding: str, tokenizer_file: str | None, embedder: str, no_cache: bool,
+              encoding: str, tokenizer: str | None, no_cache: bool,
               cache_dir: str | None, jobs: int | None, no_redact: bool = False,
               include_generated: bool = False, include_vendored: bool = False,
-              no_gitignore: bool = False) -> Any:
+              no_gitignore: bool = False, embedder: str = "none") -> Any:
+    # embedder "none" where the command has no --embedder (stats counts, never ranks)
     from .api import Settings
     from .sources import SourceOptions
 
     return Settings(
         encoding=encoding,
-        tokenizer_file=tokenizer_file,
+        tokenizer=tokenizer,
         embedder=embedder,
         sources=SourceOptions(include=include, exclude=exclude, max_file_bytes=max_file_size,
                               include_generated=include_generated,
@@ -153,7 +161,8 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("-b", "--budget", type=int, default=None,
-              help="Hard limit on output tokens [default: the --model's context window].")
+              help="Hard limit on output tokens [default: the --model's context window, "
+                   f"else {DEFAULT_BUDGET}].")
 @click.option("-m", "--model", default=None, metavar="NAME",
               help="Size the budget to this model's context window less room for its answer, "
                    "count with its encoding and estimate the cost (e.g. gemini-2.5-pro; "
@@ -169,7 +178,7 @@ def main() -> None:
                    "[default: $CONTEXTPACK_USAGE_LOG].")
 @click.option("--query", default=None, help="What the context is for.")
 @click.option("--query-file", type=click.File("rb"), help="Read the query from a file.")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="markdown",
+@click.option("-f", "--format", type=click.Choice(FORMATS), default="markdown",
               show_default=True)
 @click.option("-o", "--output", type=OutputPath(dir_okay=False, writable=True),
               help="Write here, not stdout.")
@@ -195,9 +204,10 @@ def main() -> None:
 @click.option("--list-skipped", is_flag=True,
               help="On stderr: every file left out before ranking, with the reason.")
 @source_options
+@embedder_option
 def build(paths: tuple[str, ...], budget: int | None, model: str | None,
           model_window: int | None, model_price: str | None, usage_log: str | None,
-          query: str | None, query_file: Any, fmt: str, output: str | None,
+          query: str | None, query_file: Any, format: str, output: str | None,
           reserve: int | None, weights: tuple[str, ...], session_file: str | None,
           fresh: bool, explain: bool, report: str | None, list_skipped: bool,
           quiet: bool, **opts: Any) -> None:
@@ -206,8 +216,6 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None,
         raise click.UsageError("give --query or --query-file, not both")
     if fresh and session_file is None:
         raise click.UsageError("--fresh needs --session FILE")
-    if budget is None and model is None and model_window is None:
-        raise click.UsageError("give --budget N or --model NAME")
     text = _query_text(query_file) if query_file is not None else (query or "")
 
     def work() -> None:
@@ -227,7 +235,7 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None,
                            weights=_weights(weights))
         packer = Packer(sources, settings, progress)
         progress.finish()
-        result = packer.pack(text, budget, fmt, reserve, session=session, fresh=fresh)
+        result = packer.pack(text, budget, format, reserve, session=session, fresh=fresh)
         _write(result.text, output)
         if report:
             _write(result.report_html(_title(paths)), report)
@@ -358,6 +366,7 @@ def _write(text: str, output: str | None) -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="The Dask scheduler for --engine dask (tcp://host:8786).")
 @source_options
+@embedder_option
 def index(path: str, as_json: bool, engine: str, scheduler: str | None, quiet: bool,
           **opts: Any) -> None:
     """Build or refresh PATH's index ahead of time."""
@@ -416,7 +425,6 @@ def stats(path: str, depth: int, top: int, html_file: str | None, quiet: bool,
         from .api import Packer
         from .report import stats_html, token_tree
 
-        opts["embedder"] = "none"  # counting needs no vectors
         progress = StderrProgress(quiet)
         packer = Packer(path, _settings(**opts), progress)
         progress.finish()
@@ -528,6 +536,7 @@ def snapshot(path: str, check: bool, config_file: str | None, cache_dir: str | N
               help="Watch the files for changes (watchfiles); --no-watch stats the tree on "
                    "every call instead.")
 @source_options
+@embedder_option
 def mcp(paths: tuple[str, ...], address: str | None, watch: bool, quiet: bool,
         **opts: Any) -> None:
     """Serve PATHS (default: the current folder) to coding agents over MCP.

@@ -1,11 +1,11 @@
-"""Retrieved documents + a query -> the documents that fit ``max_tokens``, shrunk where
+"""Retrieved documents + a query -> the documents that fit ``budget``, shrunk where
 that pays: the engine behind the LangChain and LlamaIndex integrations.
 
 Each document is chunked and ranked like a file; the knapsack picks a view of each chunk
 (full or skeleton: a one-line mention is no use as a document's content), and the chunks
 picked from one document are put back together, in order, as that document's new text.
 The budget holds for the texts returned: their token counts, each counted whole with the
-chosen tokenizer, add up to ``max_tokens`` or less. When every document fits whole, every
+chosen tokenizer, add up to ``budget`` or less. When every document fits whole, every
 document comes back unchanged (ordered by relevance): the retriever chose them, and there
 is nothing to save by cutting.
 """
@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .api import Packer, Settings, _as_document, _is_document
+from .api import Packer, Settings, SettingsOverrides, Unpack, _as_document, _is_document
+from .deprecation import either
 from .errors import BudgetError, SourceError
 from .fit import PackOptions, fit
 from .index import skipped_list
@@ -63,20 +64,23 @@ TOKENS_KEY = "contextpack_tokens"
 def compress(
     query: str,
     documents: Sequence[Any],
-    max_tokens: int,
+    budget: int | None = None,
     *,
     settings: Settings | None = None,
-    **options: Any,
+    max_tokens: int | None = None,
+    **options: Unpack[SettingsOverrides],
 ) -> list[Compressed]:
-    """The documents most relevant to ``query`` that fit ``max_tokens``, best first.
+    """The documents most relevant to ``query`` that fit ``budget`` tokens, best first.
 
     ``documents`` are strings, ``Document``s, LangChain documents or LlamaIndex nodes;
-    ``options`` override ``Settings`` fields (``encoding``, ``tokenizer_file``, ``model``,
-    ``embedder``, ``redact``, ``usage_log``). Documents with no text are left out.
+    ``options`` override ``Settings`` fields (``encoding``, ``tokenizer``, ``model``,
+    ``embedder``, ``redact``, ``usage_log``...). Documents with no text are left out.
+    ``max_tokens`` is the old, deprecated name of ``budget``.
     """
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0:
-        raise BudgetError(f"max_tokens must be a positive number of tokens, not {max_tokens!r}",
-                          max_tokens if isinstance(max_tokens, int) else 0)
+    budget = either("compress", "max_tokens", max_tokens, "budget", budget)
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
+        raise BudgetError(f"budget must be a positive number of tokens, not {budget!r}",
+                          budget if isinstance(budget, int) else 0)
     docs: list[Document] = []
     positions: list[int] = []
     for i, d in enumerate(documents):
@@ -97,9 +101,9 @@ def compress(
     base = dataclasses.replace(base, use_cache=False,
                                pack=dataclasses.replace(base.pack, mentions=False))
     packer = Packer(docs, base, **options)
-    kept = _fit(packer, query, max_tokens)
+    kept = _fit(packer, query, budget)
     out = [dataclasses.replace(k, position=positions[k.position]) for k in kept]
-    _log(packer, query, max_tokens, out)
+    _log(packer, query, budget, out)
     return out
 
 

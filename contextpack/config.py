@@ -49,10 +49,10 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 CONFIG_FILE = ".contextpack.toml"
 PYPROJECT = "pyproject.toml"
-DEFAULT_BUDGET = 16000
+#: A snapshot's budget when its configuration sets none (a committed map: larger than
+#: models.DEFAULT_BUDGET, the budget of a one-off pack).
+SNAPSHOT_BUDGET = 16000
 DEFAULT_OUTPUT_STEM = ".contextpack/snapshot"
-FORMATS = ("markdown", "xml", "json")
-EMBEDDERS = ("static", "minilm", "none")
 _EXTENSIONS = {"markdown": ".md", "xml": ".xml", "json": ".json"}
 
 _TOP_KEYS = ("budget", "embedder", "encoding", "exclude", "format", "include", "map",
@@ -69,7 +69,7 @@ class SnapshotSpec:
 
     output: str
     query: str = ""
-    budget: int = DEFAULT_BUDGET
+    budget: int = SNAPSHOT_BUDGET
     format: str = "markdown"
 
 
@@ -141,9 +141,13 @@ def load_config(root: str | os.PathLike[str], path: str | os.PathLike[str] | Non
 
 def parse_config(table: Mapping[str, Any], source: str) -> ProjectConfig:
     """Validate a contextpack table; ``source`` names its file in every error."""
+    # Their homes import numpy: only parsing a configuration pays for it, never `models`.
+    from .embed import EMBEDDERS
+    from .render import FORMATS
+
     where = (f"{source} [tool.contextpack]" if source.endswith(PYPROJECT) else source)
     _check_keys(table, _TOP_KEYS, where)
-    budget = _budget(table.get("budget", DEFAULT_BUDGET), where, "budget")
+    budget = _budget(table.get("budget", SNAPSHOT_BUDGET), where, "budget")
     fmt = _choice(table.get("format", "markdown"), FORMATS, where, "format")
     snapshots: list[SnapshotSpec] = []
     if _bool(table.get("map", True), where, "map"):
@@ -190,7 +194,8 @@ def parse_config(table: Mapping[str, Any], source: str) -> ProjectConfig:
         snapshots=tuple(snapshots),
         source=source,
         encoding=_text(table["encoding"], where, "encoding") if "encoding" in table else None,
-        embedder=_choice(table.get("embedder", default_embedder), EMBEDDERS, where, "embedder"),
+        embedder=_choice(table.get("embedder", default_embedder), EMBEDDERS, where,
+                         "embedder"),
         include=_globs(table.get("include", []), where, "include"),
         exclude=_globs(table.get("exclude", []), where, "exclude"),
         max_file_bytes=max_file,

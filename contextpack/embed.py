@@ -336,6 +336,38 @@ def load_static_table() -> np.ndarray:
     return table.astype(np.float32)
 
 
+#: The ids of the built-in models: another embedder claiming one would be served their
+#: cached vectors.
+BUILTIN_MODEL_IDS = ("minilm-static-v1", "all-MiniLM-L6-v2")
+
+
+def resolve_embedder(embedder: str | Embedder) -> Embedder | None:
+    """The embedder a name stands for (see ``get_embedder``), or a caller's own, once it
+    is seen to implement ``Embedder`` with an id of its own: the id keys the cached
+    vectors, so a custom embedder never reads another model's."""
+    if isinstance(embedder, str):
+        return get_embedder(embedder)
+    if not isinstance(embedder, Embedder):
+        raise EmbedderError(f"embedder must be one of {', '.join(EMBEDDERS)} or an object "
+                            "with model_id, dimension, embed_documents and embed_query (the "
+                            f"Embedder protocol), not {type(embedder).__name__}",
+                            type(embedder).__name__)
+    model_id, dimension = embedder.model_id, embedder.dimension
+    name = type(embedder).__name__
+    if not isinstance(model_id, str) or not model_id.strip() or model_id in EMBEDDERS:
+        raise EmbedderError(f"{name}.model_id must be non-empty text naming the model (it "
+                            f"keys the cached vectors), not {model_id!r}", str(model_id))
+    if model_id in BUILTIN_MODEL_IDS and not isinstance(
+            embedder, (StaticEmbedder, SentenceTransformerEmbedder)):
+        raise EmbedderError(f"{name}.model_id {model_id!r} is a built-in model's; give your "
+                            "model an id of its own, or its cached vectors would be reused",
+                            model_id)
+    if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension <= 0:
+        raise EmbedderError(f"{name}.dimension must be a positive whole number, not "
+                            f"{dimension!r}", model_id)
+    return embedder
+
+
 @lru_cache(maxsize=4)
 def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder | None:
     """The embedder for a name in EMBEDDERS; None for "none" (lexical ranking only)."""

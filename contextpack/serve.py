@@ -47,7 +47,7 @@ log = logging.getLogger("contextpack")
 #: Claude Code's default limit on one tool result (MAX_MCP_OUTPUT_TOKENS); other hosts
 #: are alike. The default budget stays under it; larger budgets are allowed, and flagged.
 HOST_RESULT_LIMIT = 25_000
-DEFAULT_BUDGET = 20_000
+TOOL_BUDGET = 20_000
 OUTLINE_BUDGET = 8_000
 EXPAND_LIMIT = 20_000  # tokens of code one expand returns at most
 LOAD_WAIT_S = 50  # a call waits this long for the first load, then says to come back
@@ -266,7 +266,7 @@ class Server:
         app = self.app
         app.add_tool(self.pack, annotations=_READ_ONLY, description=(
             "The code and docs most relevant to a question, fitted into `budget` tokens "
-            f"(default {DEFAULT_BUDGET:,}; over {HOST_RESULT_LIMIT:,} may exceed the host's "
+            f"(default {TOOL_BUDGET:,}; over {HOST_RESULT_LIMIT:,} may exceed the host's "
             "tool-result limit). Chunks sent in full earlier in this session are listed, "
             "not repeated; fresh=true resends. include/exclude: globs like '*.py', 'tests/'."))
         app.add_tool(self.search, annotations=_READ_ONLY, description=(
@@ -281,7 +281,7 @@ class Server:
         app.add_tool(self.related, annotations=_READ_ONLY, description=(
             "Callers and callees of a symbol, from the code's reference graph."))
 
-    def pack(self, query: str, budget: int = DEFAULT_BUDGET,
+    def pack(self, query: str, budget: int = TOOL_BUDGET,
              include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
              format: Literal["markdown", "json", "xml"] = "markdown", fresh: bool = False,
              ctx: Context | None = None) -> Annotated[CallToolResult, PackInfo]:

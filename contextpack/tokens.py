@@ -115,6 +115,20 @@ class HuggingFaceTokenizer:
         return [len(e.ids) for e in encs]
 
 
+def check_tokenizer(tokenizer: object) -> Tokenizer:
+    """A caller's own tokenizer, once it is seen to implement ``Tokenizer`` with a name:
+    the name keys the cached token counts, so two tokenizers must not share one."""
+    if not isinstance(tokenizer, Tokenizer):
+        raise TokenizerError(f"tokenizer must be a tokenizer.json path or an object with "
+                             f"name, count, count_many and encode (the Tokenizer protocol), "
+                             f"not {type(tokenizer).__name__}", type(tokenizer).__name__)
+    name = tokenizer.name
+    if not isinstance(name, str) or not name.strip():
+        raise TokenizerError(f"{type(tokenizer).__name__}.name must be non-empty text (it "
+                             f"keys the cached token counts), not {name!r}", str(name))
+    return tokenizer
+
+
 def get_tokenizer(encoding: str | None = None, tokenizer_file: str | None = None) -> Tokenizer:
     """The tokenizer a user named: a tokenizer.json file wins over an encoding name."""
     if tokenizer_file:

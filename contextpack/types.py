@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 View = Literal["full", "skeleton", "mention"]
 VIEWS: tuple[View, ...] = ("full", "skeleton", "mention")
@@ -44,6 +44,26 @@ class Document:
     text: str
     id: str = ""
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+class HasText(Protocol):
+    """Any object with a ``text`` string (a LlamaIndex ``TextNode``, your own records)."""
+
+    @property
+    def text(self) -> str: ...
+
+
+class HasPageContent(Protocol):
+    """A LangChain ``Document``: its text is ``page_content``."""
+
+    @property
+    def page_content(self) -> str: ...
+
+
+class HasGetContent(Protocol):
+    """A LlamaIndex node: its text is ``get_content()``."""
+
+    def get_content(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

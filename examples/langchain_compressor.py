@@ -43,7 +43,7 @@ def main() -> None:
     store = InMemoryVectorStore(DeterministicFakeEmbedding(size=64))
     store.add_documents(docs)
     retriever = store.as_retriever(search_kwargs={"k": len(docs)})
-    compressor = ContextpackCompressor(max_tokens=60)
+    compressor = ContextpackCompressor(budget=60)
 
     chain = RunnableParallel(docs=retriever, query=RunnablePassthrough()) | RunnableLambda(
         lambda x: compressor.compress_documents(x["docs"], x["query"]))

@@ -39,7 +39,7 @@ def main() -> None:
     engine = RetrieverQueryEngine(
         retriever=EveryNode(),
         response_synthesizer=NoText(llm=MockLLM()),
-        node_postprocessors=[ContextpackPostprocessor(max_tokens=60)],
+        node_postprocessors=[ContextpackPostprocessor(budget=60)],
     )
     response = engine.query("how is the invoice total computed?")
     for n in response.source_nodes:

@@ -19,7 +19,7 @@ def main() -> None:
     # gpt-4o-mini: its o200k_base tokenizer, its price; keep 120k of its window for the
     # answer, so the context gets 128,000 - 120,000 = 8,000 tokens.
     pack = contextpack.pack(question, root, model="gpt-4o-mini",
-                            reserve_output_tokens=120_000)
+                            reserve=120_000)
     print(pack.text[:1500], "...\n")
     for item in pack.items[:8]:
         print(f"{item.score:6.3f}  {item.view:<8}  {item.tokens:>5}  {item.path}:{item.start_line}")

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import contextpack
-from contextpack.api import Packer, Settings
+from contextpack.api import Packer, Settings, pack
 from contextpack.cli import main
 from contextpack.embed import minilm_path
 from contextpack.errors import BudgetError, ConfigError, SourceError
-from contextpack.models import MODELS, PRICES_AS_OF, context_budget, get_model
+from contextpack.models import DEFAULT_BUDGET, MODELS, PRICES_AS_OF, context_budget, get_model
 from contextpack.tokens import get_tokenizer
 from contextpack.types import Document
 from contextpack.usage import USAGE_LOG_ENV, query_hash
@@ -180,7 +180,7 @@ def test_a_packer_answers_many_queries_from_one_index(session_repo: Path) -> Non
 # ------------------------------------------------------------------ budgets
 def test_a_model_gives_the_budget_the_encoding_and_the_price(session_repo: Path) -> None:
     p = contextpack.pack("greet people", session_repo, model="gpt-4o",
-                         reserve_output_tokens=127_000, cache=False)
+                         reserve=127_000, cache=False)
     assert p.budget == 128_000 - 127_000 and p.encoding == "o200k_base"
     assert p.tokens == get_tokenizer("o200k_base").count(p.text) <= p.budget
     assert p.model == "gpt-4o" and p.reserve_output_tokens == 127_000
@@ -242,7 +242,7 @@ def hf_packer(tmp_path_factory: pytest.TempPathFactory) -> Packer:
 
     root = tmp_path_factory.mktemp("hf") / "repo"
     shutil.copytree(LANGUAGES, root)
-    return Packer(root, Settings(use_cache=False, tokenizer_file=MINILM_TOKENIZER))
+    return Packer(root, Settings(use_cache=False, tokenizer=MINILM_TOKENIZER))
 
 
 @settings(max_examples=40, deadline=None,
@@ -311,7 +311,7 @@ def test_usage_log_lines(session_repo: Path, tmp_path: Path,
     monkeypatch.setenv(USAGE_LOG_ENV, str(log))
     packer = Packer(session_repo, Settings(use_cache=False, model="gpt-4o-mini"))
     secret_query = "where is the top secret launch code handled?"
-    p = packer.pack(secret_query, 800, reserve_output_tokens=100)
+    p = packer.pack(secret_query, 800, reserve=100)
     packer.pack("greet people", 800)
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) == 2
@@ -372,7 +372,11 @@ def test_cli_several_paths_and_missing_budget(session_repo: Path) -> None:
                          "sample.go"), "-b", "800", "--query", "add", "-q", "--no-cache")
     assert code == 0, err
     assert "## sample.py" in out and "## sample.go" in out
-    code, _, err = run("build", str(session_repo), "--query", "x")
-    assert code == 2 and "--budget N or --model NAME" in err
+    # No budget and no model: the CLI and the API agree on the default.
+    code, out, err = run("build", str(session_repo), "--query", "x", "-f", "json", "-q",
+                         "--no-cache")
+    assert code == 0, err
+    api = pack("x", session_repo, cache=False)
+    assert json.loads(out)["budget"] == api.budget == DEFAULT_BUDGET
     code, _, err = run("build", str(session_repo), "--model", "gpt-7", "--query", "x")
     assert code == 1 and "unknown model 'gpt-7'" in err and "Traceback" not in err

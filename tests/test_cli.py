@@ -106,3 +106,19 @@ def test_python_dash_m(repo: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "contextpack", "--version"],
                          capture_output=True, text=True, check=True)
     assert "contextpack" in out.stdout
+
+
+def test_each_command_lists_only_the_options_it_uses() -> None:
+    """stats counts tokens and ranks nothing: --embedder is no option of it."""
+    helps = {cmd: CliRunner().invoke(main, [cmd, "--help"]).output
+             for cmd in ("build", "index", "stats", "mcp")}
+    assert "--embedder" not in helps["stats"]
+    assert all("--embedder" in helps[cmd] for cmd in ("build", "index", "mcp"))
+    assert CliRunner().invoke(main, ["stats", ".", "--embedder", "none"]).exit_code == 2
+
+
+def test_build_help_states_the_apis_default_budget() -> None:
+    from contextpack.models import DEFAULT_BUDGET
+
+    out = CliRunner().invoke(main, ["build", "--help"], terminal_width=200).output
+    assert f"context window, else {DEFAULT_BUDGET}]" in out

@@ -311,8 +311,8 @@ def test_non_finite_weights_are_rejected(root: Path, value: str) -> None:
         (("query", [b"text"]), {}, "source 0 is bytes; decode it to str first"),
         (("query", "SRC", "1000"), {}, "budget must be a whole number of tokens or None, not "
                                        "str '1000'"),
-        (("query", "SRC", 1000), {"reserve_output_tokens": "10"},
-         "reserve_output_tokens must be a whole number of tokens or None, not str '10'"),
+        (("query", "SRC", 1000), {"reserve": "10"},
+         "reserve must be a whole number of tokens or None, not str '10'"),
     ],
 )
 def test_the_api_with_wrong_types_raises_clear_type_errors(

@@ -88,7 +88,7 @@ def test_compress_edge_cases() -> None:
     assert compress(QUERY, [], 100) == []
     assert compress(QUERY, ["", "   \n"], 100) == []
     assert compress(QUERY, [CORPUS["calc/arithmetic.py"]], 1) == []
-    with pytest.raises(BudgetError, match="max_tokens must be a positive"):
+    with pytest.raises(BudgetError, match="budget must be a positive"):
         compress(QUERY, ["x"], 0)
     with pytest.raises(SourceError, match="cannot compress a int"):
         compress(QUERY, [3], 100)
@@ -107,7 +107,7 @@ def test_compress_redacts_secrets_and_never_returns_the_raw_text() -> None:
 def test_compressed_documents_fit_max_tokens(max_tokens: int, hf: bool, query: str) -> None:
     tokenizer = MINILM_TOKENIZER if hf else None
     docs = [{"text": t, "metadata": {"source": p}} for p, t in CORPUS.items()]
-    kept = compress(query, docs, max_tokens, tokenizer_file=tokenizer, embedder="none")
+    kept = compress(query, docs, max_tokens, tokenizer=tokenizer, embedder="none")
     assert total_tokens([k.text for k in kept], tokenizer) <= max_tokens
     assert len({k.position for k in kept}) == len(kept)
 
@@ -140,7 +140,7 @@ def test_langchain_compressor_in_a_retrieval_chain(embedder: str) -> None:
 
     from contextpack.integrations.langchain import ContextpackCompressor
 
-    compressor = ContextpackCompressor(max_tokens=200, embedder=embedder)
+    compressor = ContextpackCompressor(budget=200, embedder=embedder)
     assert isinstance(compressor, BaseDocumentCompressor)
     out = langchain_chain(compressor).invoke(QUERY)
     assert out and all(isinstance(d, Document) for d in out)
@@ -159,22 +159,22 @@ def test_langchain_compressor_async_tokenizer_and_inputs_untouched() -> None:
 
     docs = langchain_docs()
     before = [(d.page_content, dict(d.metadata)) for d in docs]
-    compressor = ContextpackCompressor(max_tokens=120, tokenizer=MINILM_TOKENIZER)
+    compressor = ContextpackCompressor(budget=120, tokenizer=MINILM_TOKENIZER)
     out = asyncio.run(compressor.acompress_documents(docs, QUERY))
     assert out[0].metadata["source"] == "calc/arithmetic.py"
     assert total_tokens([d.page_content for d in out], MINILM_TOKENIZER) <= 120
     assert [(d.page_content, d.metadata) for d in docs] == before
     with pytest.raises(ValueError):
-        ContextpackCompressor(max_tokens=0)
+        ContextpackCompressor(budget=0)
     with pytest.raises(ValueError):
-        ContextpackCompressor(max_tokens=10, no_such_option=1)  # type: ignore[call-arg]
+        ContextpackCompressor(budget=10, no_such_option=1)  # type: ignore[call-arg]
 
 
 def test_langchain_compressor_logs_usage(tmp_path: Path) -> None:
     from contextpack.integrations.langchain import ContextpackCompressor
 
     log = tmp_path / "u.jsonl"
-    out = ContextpackCompressor(max_tokens=200, model="gpt-4o-mini",
+    out = ContextpackCompressor(budget=200, model="gpt-4o-mini",
                                 usage_log=str(log)).compress_documents(langchain_docs(), QUERY)
     line = json.loads(log.read_text())
     assert line["kind"] == "compress" and line["documents"] == len(CORPUS)
@@ -207,7 +207,7 @@ def test_llamaindex_postprocessor_in_a_query_engine() -> None:
         def _retrieve(self, query_bundle):  # type: ignore[no-untyped-def]
             return nodes
 
-    post = ContextpackPostprocessor(max_tokens=200)
+    post = ContextpackPostprocessor(budget=200)
     assert isinstance(post, BaseNodePostprocessor)
     engine = RetrieverQueryEngine(retriever=EveryNode(), response_synthesizer=NoText(
         llm=MockLLM()), node_postprocessors=[post])
@@ -229,7 +229,7 @@ def test_llamaindex_postprocessor_direct_async_and_hf_tokenizer() -> None:
 
     from contextpack.integrations.llamaindex import ContextpackPostprocessor
 
-    post = ContextpackPostprocessor(max_tokens=90, tokenizer=MINILM_TOKENIZER)
+    post = ContextpackPostprocessor(budget=90, tokenizer=MINILM_TOKENIZER)
     out = post.postprocess_nodes(llama_nodes(), query_str=QUERY)
     assert out[0].node.metadata["file_path"] == "calc/arithmetic.py"
     assert total_tokens([n.node.get_content() for n in out], MINILM_TOKENIZER) <= 90

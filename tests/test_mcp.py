@@ -18,7 +18,7 @@ import anyio  # noqa: E402
 from mcp import Client  # noqa: E402
 from mcp.client.stdio import StdioServerParameters  # noqa: E402
 
-from contextpack.serve import DEFAULT_BUDGET, Server, parse_address  # noqa: E402
+from contextpack.serve import TOOL_BUDGET, Server, parse_address  # noqa: E402
 from contextpack.tokens import get_tokenizer  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ranking"
@@ -95,7 +95,7 @@ def test_pack_holds_the_budget_and_skips_what_the_session_has(server: Server) ->
         assert "shop/cart.py:13-19 Cart.add_item" in header  # says which it skipped
         again = await client.call_tool("pack", {"query": FIRST, "budget": 500, "fresh": True})
         assert spans(again) == alone
-        for budget in (150, 300, 2000, DEFAULT_BUDGET):
+        for budget in (150, 300, 2000, TOOL_BUDGET):
             got = await client.call_tool("pack", {"query": SECOND, "budget": budget})
             assert COUNT(text_of(got)) <= budget
 

@@ -102,5 +102,5 @@ def test_no_query_ranks_by_structure_and_says_so(packer: Packer) -> None:
 
 
 def test_reserve_takes_room_off_the_budget(packer: Packer) -> None:
-    p = packer.pack("greet", 2000, reserve_output_tokens=1500)
+    p = packer.pack("greet", 2000, reserve=1500)
     assert p.budget == 500 and p.tokens <= 500

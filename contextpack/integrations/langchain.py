@@ -2,7 +2,7 @@
 
     from contextpack.integrations.langchain import ContextpackCompressor
 
-    compressor = ContextpackCompressor(max_tokens=2000)
+    compressor = ContextpackCompressor(budget=2000)
     docs = compressor.compress_documents(retriever.invoke(query), query)
 
 Needs ``pip install contextpack[langchain]`` (``langchain-core``).
@@ -21,25 +21,27 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "contextpack.integrations.langchain needs langchain-core: "
         "pip install 'contextpack[langchain]'"
     ) from exc
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
+from ..api import SettingsOverrides
 from ..compression import SCORE_KEY, TOKENS_KEY, VIEW_KEY, compress
+from . import renamed_fields
 
 
 class ContextpackCompressor(BaseDocumentCompressor):
-    """Keep the documents most relevant to the query that fit ``max_tokens``, shrinking
+    """Keep the documents most relevant to the query that fit ``budget``, shrinking
     large ones to their relevant chunks (in full or as skeletons).
 
     Returned documents come best first, with ``contextpack_score``, ``contextpack_view``
     (``full``, ``skeleton`` or ``partial``) and ``contextpack_tokens`` added to their
-    metadata; their ``page_content`` token counts add up to ``max_tokens`` or less under
+    metadata; their ``page_content`` token counts add up to ``budget`` or less under
     the chosen tokenizer: ``tokenizer`` (a ``tokenizer.json`` path), else ``encoding``,
     else ``model``'s encoding, else cl100k_base.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_tokens: int = Field(gt=0, description="Budget for all returned page_content.")
+    budget: int = Field(gt=0, description="Budget for all returned page_content.")
     encoding: str | None = None
     tokenizer: str | None = None
     model: str | None = None
@@ -54,7 +56,7 @@ class ContextpackCompressor(BaseDocumentCompressor):
         callbacks: Callbacks | None = None,
     ) -> Sequence[Document]:
         """The documents that fit, best first, shrunk where that pays."""
-        kept = compress(query, documents, self.max_tokens, **self._options())
+        kept = compress(query, documents, self.budget, **self._options())
         out = []
         for k in kept:
             doc = documents[k.position]
@@ -62,10 +64,14 @@ class ContextpackCompressor(BaseDocumentCompressor):
             out.append(Document(page_content=k.text, metadata=meta, id=doc.id))
         return out
 
-    def _options(self) -> dict[str, Any]:
-        return {"encoding": self.encoding, "tokenizer_file": self.tokenizer,
-                "model": self.model, "embedder": self.embedder, "redact": self.redact,
-                "usage_log": self.usage_log}
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return renamed_fields(cls.__name__, data)
+
+    def _options(self) -> SettingsOverrides:
+        return {"encoding": self.encoding, "tokenizer": self.tokenizer, "model": self.model,
+                "embedder": self.embedder, "redact": self.redact, "usage_log": self.usage_log}
 
 
 __all__ = ["SCORE_KEY", "TOKENS_KEY", "VIEW_KEY", "ContextpackCompressor"]

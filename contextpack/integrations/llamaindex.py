@@ -2,7 +2,7 @@
 
     from contextpack.integrations.llamaindex import ContextpackPostprocessor
 
-    post = ContextpackPostprocessor(max_tokens=2000)
+    post = ContextpackPostprocessor(budget=2000)
     nodes = post.postprocess_nodes(retriever.retrieve(query), query_str=query)
 
 Needs ``pip install contextpack[llamaindex]`` (``llama-index-core``).
@@ -21,25 +21,28 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "contextpack.integrations.llamaindex needs llama-index-core: "
         "pip install 'contextpack[llamaindex]'"
     ) from exc
+from pydantic import model_validator
 
+from ..api import SettingsOverrides
 from ..compression import SCORE_KEY, TOKENS_KEY, VIEW_KEY, compress
+from . import renamed_fields
 
 #: The retriever's own score, kept when the node's score becomes contextpack's.
 RETRIEVAL_SCORE_KEY = "retrieval_score"
 
 
 class ContextpackPostprocessor(BaseNodePostprocessor):
-    """Keep the nodes most relevant to the query that fit ``max_tokens``, shrinking large
+    """Keep the nodes most relevant to the query that fit ``budget``, shrinking large
     ones to their relevant chunks (in full or as skeletons).
 
     Returned nodes come best first; each is a copy whose text is what fits, whose score
     is contextpack's (the retriever's is kept in metadata as ``retrieval_score``), with
     ``contextpack_score``, ``contextpack_view`` and ``contextpack_tokens`` in metadata.
-    Their texts' token counts add up to ``max_tokens`` or less under the chosen
+    Their texts' token counts add up to ``budget`` or less under the chosen
     tokenizer. Nodes without text are left out.
     """
 
-    max_tokens: int = Field(gt=0, description="Budget for the text of all returned nodes.")
+    budget: int = Field(gt=0, description="Budget for the text of all returned nodes.")
     encoding: str | None = None
     tokenizer: str | None = None
     model: str | None = None
@@ -58,7 +61,7 @@ class ContextpackPostprocessor(BaseNodePostprocessor):
     ) -> list[NodeWithScore]:
         query = query_bundle.query_str if query_bundle is not None else ""
         texts = [_Text(n) for n in nodes]
-        kept = compress(query, texts, self.max_tokens, **self._options())
+        kept = compress(query, texts, self.budget, **self._options())
         out = []
         for k in kept:
             original = nodes[k.position]
@@ -73,10 +76,14 @@ class ContextpackPostprocessor(BaseNodePostprocessor):
             out.append(NodeWithScore(node=copy, score=round(k.score, 6)))
         return out
 
-    def _options(self) -> dict[str, Any]:
-        return {"encoding": self.encoding, "tokenizer_file": self.tokenizer,
-                "model": self.model, "embedder": self.embedder, "redact": self.redact,
-                "usage_log": self.usage_log}
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return renamed_fields(cls.__name__, data)
+
+    def _options(self) -> SettingsOverrides:
+        return {"encoding": self.encoding, "tokenizer": self.tokenizer, "model": self.model,
+                "embedder": self.embedder, "redact": self.redact, "usage_log": self.usage_log}
 
 
 class _Text:
