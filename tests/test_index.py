@@ -238,3 +238,21 @@ def test_graph_from_flat_pairs_matches_the_tuple_form() -> None:
     for name in ("src", "dst", "weight"):
         assert np.array_equal(getattr(g, name), getattr(flat, name))
     assert g.src.size
+
+
+def test_nearest_is_exact_best_first_ties_by_row() -> None:
+    import numpy as np
+
+    from contextpack.index.core import Index
+
+    ix = Index("/r", "cl100k_base", "m")
+    rng = np.random.default_rng(7)
+    ix.vectors = rng.standard_normal((500, 16)).astype(np.float32)
+    ix.vectors[[40, 3, 250]] = ix.vectors[99]  # four rows tie
+    q = ix.vectors[99] * 2
+    sims, rows = ix.nearest(q, 10)
+    want = ix.vectors @ q
+    assert rows[:4].tolist() == [3, 40, 99, 250]
+    assert np.allclose(sims, want[rows], rtol=1e-5)
+    assert sorted(want, reverse=True)[:10] == pytest.approx(sims.tolist(), rel=1e-5)
+    assert ix.nearest(q, 0)[1].size == 0 and ix.nearest(q, 10_000)[1].size == 500

@@ -188,3 +188,24 @@ def test_document_ids_and_urls_are_redacted_in_every_output() -> None:
 def test_false_positives_stay_out(path: str, line: str) -> None:
     text = line + "\n"
     assert redact(text, path) == (text, ())
+
+
+def test_scrubber_hashes_only_runs_of_its_secrets_lengths_and_reads_older_fingerprints(
+        ) -> None:
+    from contextpack.redact import Redaction, Scrubber, fingerprints
+
+    secret = "Kq7vZp2WxR9tLm4N"
+    fp = fingerprints(secret)
+    assert fp.startswith(f"{len(secret)}:")
+    text = f'a = "{secret}"\nb = {secret}X\nc = x{secret}\nd = ({secret})\n'
+    want = ('a = "[REDACTED:password]"\nb = Kq7vZp2WxR9tLm4NX\nc = xKq7vZp2WxR9tLm4N\n'
+            'd = ([REDACTED:password])\n', [(0, "password"), (3, "password")])
+    scrub = Scrubber.of([[Redaction(1, "password", fp)]])
+    assert scrub is not None and scrub.scrub(text) == want
+    # a fingerprint cached before lengths were kept (no "LENGTH:"): every run is hashed
+    other = "Zx81QwErTy77Uiop0Asd"
+    legacy = " ".join(part.split(":", 1)[1] for part in fingerprints(other).split())
+    mixed = Scrubber.of([[Redaction(1, "password", fp)], [Redaction(2, "token", legacy)]])
+    assert mixed is not None
+    assert mixed.scrub(f"{text}e = '{other}'\n") == (
+        want[0] + "e = '[REDACTED:token]'\n", [*want[1], (4, "token")])
