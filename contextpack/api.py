@@ -23,6 +23,7 @@ from typing import Any, TypeAlias, TypedDict, cast
 
 import numpy as np
 
+from .contract import JsonStats, PackStats
 from .deprecation import either, renamed
 from .embed import DEFAULT_EMBEDDER, Embedder, resolve_embedder
 from .errors import BudgetError, ConfigError, SourceError
@@ -40,7 +41,7 @@ from .models import (
 )
 from .navigate import Hit, top_hits
 from .rank import Weights, rank
-from .render import FORMATS, render_json
+from .render import renderer_for
 from .session import Session
 from .sources import SourceOptions, documents_to_sources, selects, valid_text
 from .tokens import DEFAULT_ENCODING, Tokenizer, check_tokenizer, get_tokenizer
@@ -279,9 +280,7 @@ class Packer:
     def _pack(self, query: str, budget: int | None, format: str,
               reserve_given: int | None, already_sent: frozenset[int] = frozenset(),
               globs: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> Pack:
-        if format not in FORMATS:
-            raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}",
-                              format)
+        renderer = renderer_for(format)  # an unknown name fails here, before ranking
         model = self.model
         total = budget if budget is not None else (model.context_window if model else None)
         if reserve_given and total is not None and total - reserve_given <= 0:
@@ -323,12 +322,10 @@ class Packer:
         if model:
             stats["cost"] = estimate_cost(model, stats["source_tokens"], fitted.header.tokens,
                                           self.exact_count)
-        text = fitted.text
-        if format == "json":
-            # Timings vary run to run; the JSON must not.
-            steady = {k: v for k, v in stats.items() if k != "seconds"}
-            text = render_json(fitted.text, fitted.header, fitted.items, steady, fitted.dropped,
-                               skipped, held)
+        # Timings vary run to run; the output must not.
+        steady = cast(JsonStats, {k: v for k, v in stats.items() if k != "seconds"})
+        text = renderer.document(fitted.text, fitted.header, items=fitted.items, stats=steady,
+                                 dropped=fitted.dropped, skipped=skipped, in_context=held)
         return Pack(
             text=text,
             tokens=fitted.header.tokens,
@@ -410,18 +407,18 @@ class Packer:
         path = usage_log_path(self.settings.usage_log)
         if path is None:
             return
-        cost = pack.stats.get("cost") or {}
+        cost = pack.stats.get("cost")
         append_usage(path, usage_record(
             query=pack.query, budget=pack.budget, tokens=pack.tokens,
             source_tokens=int(pack.stats.get("source_tokens", 0)),
             sources=[os.path.abspath(r) for r in self._roots],
             documents=self._n_documents, encoding=pack.encoding, model=pack.model,
             reserve_output_tokens=pack.reserve_output_tokens, kind=kind,
-            cost_usd=cost.get("pack_usd"),
+            cost_usd=cost["pack_usd"] if cost else None,
         ))
 
     def _stats(self, items: Sequence[Any], tokens: int, ranking: Any, skipped: list[Any],
-               t_rank: float, t_pack: float) -> dict[str, Any]:
+               t_rank: float, t_pack: float) -> PackStats:
         index = self.index
         source_tokens = index.total_tokens()
         views = Counter(i.view for i in items)

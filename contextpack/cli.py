@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
 from .errors import ContextpackError
 from .models import DEFAULT_BUDGET
+from .render import FORMATS
 
-# Copies of render.FORMATS and embed.EMBEDDERS, whose modules import numpy: --help must
-# not pay for it. tests/test_exported_members.py pins each copy to its home.
-FORMATS = ("markdown", "xml", "json")
+# A copy of embed.EMBEDDERS, whose module imports numpy: --help must not pay for it.
+# tests/test_exported_members.py pins the copy to its home.
 EMBEDDERS = ("static", "minilm", "none")
 
 
@@ -283,7 +283,7 @@ def _query_text(fh: Any) -> str:
     return text
 
 
-def _tier_note(cost: dict[str, Any]) -> str:
+def _tier_note(cost: Mapping[str, Any]) -> str:
     """Which long-prompt tiers the estimate used, when the model has them."""
     notes = []
     for key, what in (("tier", "the pack"), ("sources_tier", "all")):

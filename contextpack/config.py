@@ -41,6 +41,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .models import Model, ModelTable, default_table, model_from_table
+from .render import FORMATS, RENDERERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,7 +54,6 @@ PYPROJECT = "pyproject.toml"
 #: models.DEFAULT_BUDGET, the budget of a one-off pack).
 SNAPSHOT_BUDGET = 16000
 DEFAULT_OUTPUT_STEM = ".contextpack/snapshot"
-_EXTENSIONS = {"markdown": ".md", "xml": ".xml", "json": ".json"}
 
 _TOP_KEYS = ("budget", "embedder", "encoding", "exclude", "format", "include", "map",
              "max-file-size", "models", "output", "queries", "redact", "weights")
@@ -94,7 +94,7 @@ class ProjectConfig:
 
 def default_output(fmt: str) -> str:
     """Where a repository map goes when the configuration names no output."""
-    return DEFAULT_OUTPUT_STEM + _EXTENSIONS[fmt]
+    return DEFAULT_OUTPUT_STEM + RENDERERS[fmt].extension
 
 
 def find_config(root: str | os.PathLike[str]) -> tuple[Path, Mapping[str, Any]] | None:
@@ -141,9 +141,8 @@ def load_config(root: str | os.PathLike[str], path: str | os.PathLike[str] | Non
 
 def parse_config(table: Mapping[str, Any], source: str) -> ProjectConfig:
     """Validate a contextpack table; ``source`` names its file in every error."""
-    # Their homes import numpy: only parsing a configuration pays for it, never `models`.
+    # Its home imports numpy: only parsing a configuration pays for it, never `models`.
     from .embed import EMBEDDERS
-    from .render import FORMATS
 
     where = (f"{source} [tool.contextpack]" if source.endswith(PYPROJECT) else source)
     _check_keys(table, _TOP_KEYS, where)

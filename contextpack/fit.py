@@ -25,15 +25,8 @@ from .errors import BudgetError
 from .index import Index
 from .rank import Ranking
 from .redact import Scrubber
-from .render import (
-    XML_FOOTER,
-    Header,
-    file_header_text,
-    header_text,
-    join_text,
-    render_body,
-    render_text,
-)
+from .render import Header, Renderer, blocks, file_frame, renderer_for
+from .render import render as render_context
 from .tokens import Tokenizer
 from .types import Chunk, Dropped, Item, View
 
@@ -124,16 +117,16 @@ def fit(
     are named in the header instead.
     """
     options = options or PackOptions()
-    text_fmt = "xml" if fmt == "xml" else "markdown"
+    renderer = renderer_for(fmt)  # json's context is markdown: its renderer says so
     if budget <= 0:
         raise BudgetError(f"budget must be a positive number of tokens, not {budget}", budget)
     empty = Header(budget, budget, tokenizer.name, query, ranking.mode, _EMPTY_TALLY,
                    index.n_chunks, index.n_files, skipped_files, note=header_note)
     cands, dupes, held = _candidates(index, ranking, options, already_sent, budget)
-    in_context, floor = _in_context_note(index, held, tokenizer, budget, text_fmt, empty)
+    in_context, floor = _in_context_note(index, held, tokenizer, budget, renderer, empty)
     if floor > budget:
         noted = replace(empty, in_context=in_context[0], in_context_total=in_context[1])
-        need = _header_floor(noted, tokenizer, text_fmt, floor)
+        need = _header_floor(noted, tokenizer, renderer, floor)
         raise BudgetError(
             f"budget {budget} is smaller than the header ({floor} tokens); "
             f"pass --budget {need} or more",
@@ -142,8 +135,8 @@ def fit(
         )
     limit = max(budget - options.headroom, floor)
     counts = _Counts(tokenizer)
-    render = _Renderer(index, ranking, counts, budget, text_fmt, query, skipped_files,
-                       header_note, in_context)
+    render = _Rendering(index, ranking, counts, budget, renderer, query, skipped_files,
+                        header_note, in_context)
     whole = _everything(index, ranking, limit, floor, render, frozenset(already_sent),
                         tuple(held))
     if whole is not None:
@@ -159,10 +152,10 @@ def fit(
             items = _items(chunks, chosen)
             return (items, *render(items))
 
-        best = _largest_prefix(cands, room, limit, text_fmt, attempt)
+        best = _largest_prefix(cands, room, limit, renderer, attempt)
     summed = best is None
     for _ in range(4 if best is None else 0):
-        items = _items(chunks, _greedy(cands, room, tokenizer, text_fmt, options.fill))
+        items = _items(chunks, _greedy(cands, room, renderer, options.fill))
         text, header = render(items, exact=False)
         if header.tokens <= limit:
             if best is None or header.tokens > best[2].tokens:
@@ -201,13 +194,13 @@ InContext = tuple[tuple[str, ...], int]
 
 
 def _in_context_note(index: Index, held: Sequence[int], tokenizer: Tokenizer, budget: int,
-                     fmt: str, empty: Header) -> tuple[InContext, int]:
+                     renderer: Renderer, empty: Header) -> tuple[InContext, int]:
     """The already-sent chunks the header names (the best first) and the tokens of the
     header with no items: the list is shortened while that header would not fit."""
     labels = tuple(_span_label(index, r) for r in held[:IN_CONTEXT_LISTED])
     while True:
         note = replace(empty, in_context=labels, in_context_total=len(held))
-        floor = tokenizer.count(render_text([], note, fmt))
+        floor = tokenizer.count(render_context([], note, renderer))
         if floor <= budget or not labels:
             return (labels, len(held)), floor
         labels = labels[: len(labels) // 2]
@@ -223,26 +216,26 @@ def _span_label(index: Index, r: int) -> str:
     return f"{path}:{int(index.starts[r])}-{int(index.ends[r])} {symbol}".rstrip()
 
 
-def _header_floor(empty: Header, tokenizer: Tokenizer, fmt: str, floor: int) -> int:
+def _header_floor(empty: Header, tokenizer: Tokenizer, renderer: Renderer, floor: int) -> int:
     """The smallest budget whose own header fits it: the header states the budget, so a
     longer number can cost a token more than the one that was too small."""
     need = floor
     for _ in range(4):
-        n = tokenizer.count(render_text([], replace(empty, budget=need, tokens=need), fmt))
+        n = tokenizer.count(render_context([], replace(empty, budget=need, tokens=need), renderer))
         if n <= need:
             return need
         need = n
     return need + 8
 
 
-def _largest_prefix(cands: list[_Cand], room: int, limit: int, fmt: str,
+def _largest_prefix(cands: list[_Cand], room: int, limit: int, renderer: Renderer,
                     attempt: Callable[[list[_Cand]], tuple[list[Item], str, Header]],
                     ) -> tuple[list[Item], str, Header]:
     """fill=False: the choice is a prefix of one order of upgrades (what ``_greedy`` takes
     until the first that does not fit), so gallop from the estimated room, then bisect on
     the prefix's length, to the longest that renders within ``limit``. Exact, hence
     monotone in ``limit``: a snapshot finds its previous choice again by varying headroom."""
-    order = _upgrade_order(cands, fmt)
+    order = _upgrade_order(cands, renderer)
     spent = np.cumsum([extra for _, _, extra in order])
     guess = int(np.searchsorted(spent, room, side="right"))
 
@@ -275,10 +268,10 @@ def _largest_prefix(cands: list[_Cand], room: int, limit: int, fmt: str,
     return best
 
 
-def _upgrade_order(cands: list[_Cand], fmt: str) -> list[tuple[int, int, int]]:
+def _upgrade_order(cands: list[_Cand], renderer: Renderer) -> list[tuple[int, int, int]]:
     """Every upgrade (candidate, option, extra tokens) in the order ``_greedy`` takes them
     when nothing stops it; a file's header is charged to its first item."""
-    file_cost = {c.path: estimate_tokens(file_header_text(c.path, fmt)) for c in cands}
+    file_cost = {c.path: estimate_tokens(file_frame(renderer, c.path)) for c in cands}
     hulls = [c.hull() for c in cands]
     heap = [(-c.options[h[0]][2] / max(c.options[h[0]][1], 1), ci, 0)
             for ci, (c, h) in enumerate(zip(cands, hulls, strict=True)) if h]
@@ -499,13 +492,16 @@ def _hull(options: list[tuple[View, int, float]]) -> list[int]:
         remaining = [i for i in remaining if options[i][1] > cur_cost]
 
 
-def _greedy(cands: list[_Cand], room: int, tokenizer: Tokenizer, fmt: str,
+def _greedy(cands: list[_Cand], room: int, renderer: Renderer,
             fill: bool = True) -> list[_Cand]:
+    """The candidates chosen within ``room`` tokens, each at its chosen ``level``: upgrades
+    along each hull, best value per token first; a file's header is paid by its first
+    item. ``fill``: where an upgrade does not fit, a cheaper view may (else stop there)."""
     for c in cands:  # a fresh start: fit() calls this again with adjusted room
         c.level = -1
     if room <= 0:
         return []
-    file_cost = {c.path: estimate_tokens(file_header_text(c.path, fmt)) for c in cands}
+    file_cost = {c.path: estimate_tokens(file_frame(renderer, c.path)) for c in cands}
     open_files: set[str] = set()
     hulls = [c.hull() for c in cands]
     heap: list[tuple[float, int, int]] = []
@@ -646,15 +642,15 @@ class _Counts:
         return sum(memo[t] for t in texts)
 
 
-class _Renderer:
+class _Rendering:
     """Render a choice of items with the header stating the token count of the whole
     text; files whose every chunk is in full become one block."""
 
     def __init__(self, index: Index, ranking: Ranking, counts: _Counts, budget: int,
-                 fmt: str, query: str, skipped_files: int, note: str,
+                 renderer: Renderer, query: str, skipped_files: int, note: str,
                  in_context: InContext = ((), 0)) -> None:
         self.index, self.ranking, self.counts = index, ranking, counts
-        self.budget, self.fmt, self.query = budget, fmt, query
+        self.budget, self.renderer, self.query = budget, renderer, query
         self.skipped_files, self.note, self.in_context = skipped_files, note, in_context
 
     def whole_files(self, items: Sequence[Item]) -> frozenset[str]:
@@ -670,17 +666,15 @@ class _Renderer:
     def __call__(self, items: list[Item], exact: bool = True) -> tuple[str, Header]:
         """The text and its header; ``exact``: counted whole, else the sum of the blocks'
         memoised counts (equal for tiktoken, whose pieces never cross the blocks' edges)."""
-        fmt, counts = self.fmt, self.counts
+        renderer, counts = self.renderer, self.counts
         tally = {"items": len(items), "files": len({i.chunk.path for i in items}),
                  "full": 0, "skeleton": 0, "mention": 0}
         for i in items:
             tally[i.view] += 1
         left_out = self.index.n_chunks - len(items) - self.in_context[1]
         left_files = self.index.n_files - tally["files"]
-        blocks = render_body(items, fmt, self.whole_files(items))
-        if blocks and fmt != "xml":  # the text ends in one newline: count it as it ends
-            blocks[-1] = blocks[-1].rstrip("\n") + "\n"
-        body = counts.total(blocks) + (counts(XML_FOOTER) if fmt == "xml" else 0)
+        body_blocks = blocks(items, renderer, self.whole_files(items))
+        body = counts.total(renderer.counted(body_blocks))
 
         def header_for(n: int) -> Header:
             return Header(self.budget, n, counts.tokenizer.name, self.query, self.ranking.mode,
@@ -690,11 +684,11 @@ class _Renderer:
 
         tokens = self.budget
         for _ in range(4):  # the count appears in the text it counts: find the fixed point
-            n = counts(header_text(header_for(tokens), fmt)) + body
+            n = counts(renderer.header(header_for(tokens))) + body
             if n == tokens:
                 break
             tokens = n
-        text = join_text(header_text(header_for(tokens), fmt), blocks, fmt)
+        text = renderer.join(renderer.header(header_for(tokens)), body_blocks)
         if not exact:
             return text, header_for(tokens)
         whole = counts.tokenizer.count(text)
@@ -702,7 +696,7 @@ class _Renderer:
             if whole == tokens:
                 break
             tokens = whole
-            text = join_text(header_text(header_for(tokens), fmt), blocks, fmt)
+            text = renderer.join(renderer.header(header_for(tokens)), body_blocks)
             whole = counts.tokenizer.count(text)
         return text, header_for(whole)
 
@@ -724,7 +718,7 @@ _WHOLE_FILE_FRAMING = 16
 
 
 def _everything(index: Index, ranking: Ranking, limit: int, floor: int,
-                render: _Renderer, already_sent: frozenset[int] = frozenset(),
+                render: _Rendering, already_sent: frozenset[int] = frozenset(),
                 held: tuple[int, ...] = ()) -> Fitted | None:
     """Every chunk in full, when that renders within ``limit``: nothing is worth leaving
     out (no near-duplicate removal, no ranking cut-off) when there is room for it all.

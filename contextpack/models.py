@@ -27,9 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import BudgetError, ConfigError
+
+if TYPE_CHECKING:
+    from .contract import Cost, PriceTierEntry, Window
 
 #: The budget when neither a budget nor a model is given.
 DEFAULT_BUDGET = 8000
@@ -348,7 +351,7 @@ class Room:
     reserve_output_tokens: int = 0
     margin: float = 0.0  # share of the window kept free for an approximate count
 
-    def as_dict(self, model: Model | None) -> dict[str, Any]:
+    def as_dict(self, model: Model | None) -> Window:
         return {"model": model.name if model else None, "total": self.total,
                 "reserve_output_tokens": self.reserve_output_tokens,
                 "context": (self.total or 0) - self.reserve_output_tokens,
@@ -411,13 +414,13 @@ def context_budget(budget: int | None, model: str | Model | None,
 
 
 def estimate_cost(model: str | Model, source_tokens: int, packed_tokens: int,
-                  exact: bool | None = None) -> dict[str, object]:
+                  exact: bool | None = None) -> Cost:
     """What sending every source versus the pack would cost as input to ``model``, each
     at the price tier its length falls in."""
     m = get_model(model)
     table = default_table()
     pack_tier, source_tier = m.tier_for(packed_tokens), m.tier_for(source_tokens)
-    out: dict[str, object] = {
+    out: Cost = {
         "model": m.name,
         "usd_per_million_input_tokens": pack_tier.usd_per_mtok if pack_tier else None,
         "tier": _tier_dict(pack_tier, m),
@@ -426,25 +429,29 @@ def estimate_cost(model: str | Model, source_tokens: int, packed_tokens: int,
         "estimate": True,
         "price_estimate": m.price_estimate,
         "exact_tokenizer": m.exact if exact is None else exact,
+        "sources_usd": None,
+        "pack_usd": None,
+        "saved_usd": None,
     }
     if pack_tier is None or source_tier is None:
-        out.update(sources_usd=None, pack_usd=None, saved_usd=None)
         return out
     sources_usd = source_tokens * source_tier.usd_per_mtok / 1e6
     pack_usd = packed_tokens * pack_tier.usd_per_mtok / 1e6
-    out.update(sources_usd=round(sources_usd, 6), pack_usd=round(pack_usd, 6),
-               saved_usd=round(sources_usd - pack_usd, 6))
+    out["sources_usd"] = round(sources_usd, 6)
+    out["pack_usd"] = round(pack_usd, 6)
+    out["saved_usd"] = round(sources_usd - pack_usd, 6)
     return out
 
 
-def _tier_dict(tier: PriceTier | None, model: Model) -> dict[str, object] | None:
+def _tier_dict(tier: PriceTier | None, model: Model) -> PriceTierEntry | None:
     """A tier as the JSON contract shows it: its rate, and the prompt lengths it covers."""
     if tier is None:
         return None
     i = model.price_tiers.index(tier)
     above = model.price_tiers[i - 1].up_to if i else 0
-    return {"usd_per_million_input_tokens": tier.usd_per_mtok, "above": above,
-            "up_to": tier.up_to}
+    entry: PriceTierEntry = {"usd_per_million_input_tokens": tier.usd_per_mtok, "above": above,
+                             "up_to": tier.up_to}
+    return entry
 
 
 __all__ = [

@@ -40,7 +40,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -914,7 +914,7 @@ def _redact_reused(text: str, values: dict[str, str], found: list[Redaction]) ->
     return text
 
 
-def summary(redactions: Sequence[dict[str, Any]], limit: int = 3) -> str:
+def summary(redactions: Sequence[Mapping[str, Any]], limit: int = 3) -> str:
     """One line for people, from ``Pack.stats["redactions"]``: how many secrets, where."""
     files = len({r["path"] for r in redactions})
     shown = ", ".join(f"{r['path']}:{r['line']} {r['type']}" for r in redactions[:limit])

@@ -379,6 +379,7 @@ class Server:
         """Each configured snapshot file (``contextpack snapshot``) of each root, read
         from disk when asked for."""
         from .config import load_config
+        from .render import renderer_for
 
         for root in self.live.paths:
             if not os.path.isdir(root):
@@ -391,8 +392,7 @@ class Server:
             prefix = os.path.basename(os.path.realpath(root)) if len(self.live.paths) > 1 else ""
             for spec in specs:
                 uri = f"contextpack://snapshot/{prefix + '/' if prefix else ''}{spec.output}"
-                mime = {"markdown": "text/markdown", "xml": "application/xml",
-                        "json": "application/json"}[spec.format]
+                mime = renderer_for(spec.format).media_type
                 what = f"query: {spec.query}" if spec.query else "the repository map"
                 self.app.resource(uri, name=spec.output, mime_type=mime,
                                   description=f"contextpack snapshot ({what})")(
@@ -453,7 +453,7 @@ def _expanded(packer: Packer, rows: list[int]) -> tuple[str, list[Any], bool]:
     from dataclasses import replace
 
     from .redact import Scrubber
-    from .render import render_body
+    from .render import MARKDOWN, blocks
     from .types import Item
 
     index = packer.index
@@ -470,7 +470,7 @@ def _expanded(packer: Packer, rows: list[int]) -> tuple[str, list[Any], bool]:
                             skeleton=scrub.text(chunk.skeleton), context=scrub.text(chunk.context))
         items.append(Item(chunk, "full", cost, 0.0, metadata={"row": r}))
         spent += cost
-    text = "".join(render_body(items, "markdown")).rstrip("\n") + "\n"
+    text = "".join(blocks(items, MARKDOWN)).rstrip("\n") + "\n"
     truncated = len(items) < len(rows)
     if truncated:
         nxt = index.chunk(rows[len(items)])

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+
+if TYPE_CHECKING:
+    from .contract import JsonItem, PackStats
 
 View = Literal["full", "skeleton", "mention"]
 VIEWS: tuple[View, ...] = ("full", "skeleton", "mention")
@@ -178,7 +181,7 @@ class Item:
     def end_line(self) -> int:
         return self.chunk.end_line
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonItem:
         """The item as the JSON contract spells it."""
         c = self.chunk
         return {
@@ -225,7 +228,8 @@ class Pack:
     items: tuple[Item, ...]
     dropped: tuple[Dropped, ...] = ()
     skipped: tuple[Skipped, ...] = ()
-    stats: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    stats: PackStats = field(default_factory=lambda: cast("PackStats", {}), compare=False,
+                             hash=False)
     reserve_output_tokens: int = 0
     model: str | None = None
     #: every indexed file with its tokens, for reports (``report_html``)

@@ -185,10 +185,10 @@ def spent(pack: Pack) -> Spent:
     """Count the pack's blocks again with its tokenizer; where that tokenizer cannot be
     had again (a tokenizer.json), scale the items' estimated costs to the total instead."""
     from ..errors import ContextpackError
-    from ..render import block_text, file_header_text, whole_file_block
+    from ..render import file_frame, renderer_for
     from ..tokens import get_tokenizer
 
-    fmt = "xml" if pack.format == "xml" else "markdown"
+    renderer = renderer_for(pack.format)
     count = None
     if not pack.encoding.startswith("hf:"):  # a tokenizer.json: its path is not kept
         try:
@@ -206,18 +206,18 @@ def spent(pack: Pack) -> Spent:
     for item in pack.items:
         if item.metadata.get("whole_file"):
             whole.setdefault(item.path, []).append(item)
-    for item in pack.items:  # in output order, as render.render_body walks them
+    for item in pack.items:  # in output order, as render.blocks walks them
         same_file = previous is not None and previous.path == item.path
         if item.path in whole:  # its text alone; the file's block pays for the framing
             sizes.append(count(item.chunk.text))
             if not same_file:
-                files[item.path] += count(whole_file_block(whole[item.path], fmt))
+                files[item.path] += count(renderer.whole_file(whole[item.path]))
                 files[item.path] -= sum(count(i.chunk.text) for i in whole[item.path])
             previous = item
             continue
         if not same_file:
-            files[item.path] += count(file_header_text(item.path, fmt))
-        sizes.append(count(block_text(item, previous if same_file else None, fmt)))
+            files[item.path] += count(file_frame(renderer, item.path))
+        sizes.append(count(renderer.item(item, previous if same_file else None)))
         previous = item
     header = max(0, pack.tokens - sum(sizes) - sum(files.values()))
     return Spent(tuple(sizes), dict(files), header, True)
