@@ -433,7 +433,7 @@ class Packer:
             "ranking": ranking.mode,
             "named_symbols": ranking.named_symbols,
             "named_files": ranking.named_files,
-            "skipped": dict(sorted(Counter(s.reason.split(" (")[0] for s in skipped).items())),
+            "skipped": dict(sorted(Counter(s.headline for s in skipped).items())),
             "embedder": index.model_id,
             # where secrets were replaced by markers, in all the sources (never the values)
             "redactions": [{"path": p, "line": r.line, "type": r.kind}
@@ -458,7 +458,7 @@ def _check_arguments(query: object, budget: object, reserve: object) -> None:
 def _nothing_to_pack(path: str, index: Index) -> SourceError:
     skipped = skipped_list(index)
     if skipped:
-        reasons = Counter(s.reason.split(" (")[0] for s in skipped)
+        reasons = Counter(s.headline for s in skipped)
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
         detail = f"every file was left out ({why})"
     else:

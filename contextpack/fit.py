@@ -28,7 +28,7 @@ from .redact import Scrubber
 from .render import Header, Renderer, blocks, file_frame, renderer_for
 from .render import render as render_context
 from .tokens import Tokenizer
-from .types import Chunk, Dropped, Item, View
+from .types import Chunk, DropKind, Dropped, Item, View
 
 # A skeleton is worth this share of the full chunk, by kind: a class header or a type
 # definition says most of what matters; a function's body is usually the point.
@@ -759,15 +759,21 @@ def _dropped(index: Index, ranking: Ranking, cands: list[_Cand], dupes: dict[int
         if (chunk.path, chunk.start_line) in kept:
             continue
         twin = dupes.get(r)
+        c = by_row.get(r)
+        kind: DropKind
         if twin is not None:
+            kind = "near_duplicate"
             why = (f"near-duplicate of {index.paths[int(index.chunk_file[twin])]}:"
                    f"{int(index.starts[twin])} {index.symbols[twin]}")
-        else:
-            c = by_row.get(r)
-            cheapest = c.options[0][1] if c is not None and c.options else 0
+        elif c is not None:
+            kind = "no_room"
+            cheapest = c.options[0][1] if c.options else 0
             why = (f"no room: its smallest view needs about {cheapest} tokens and better "
-                   "chunks took the budget" if c is not None else "below the candidates kept")
-        out.append(Dropped(chunk, float(ranking.scores[r]), why, ranking.contributions(r)))
+                   "chunks took the budget")
+        else:
+            kind, why = "below_candidates", "below the candidates kept"
+        out.append(Dropped(chunk, float(ranking.scores[r]), why, ranking.contributions(r),
+                           kind=kind))
         if len(out) >= limit:
             break
     return tuple(out)

@@ -104,9 +104,9 @@ def read_special(path: str, data: bytes) -> SourceFile | Skipped | None:
     try:
         text = convert()
     except FormatError as exc:
-        return Skipped(path, str(exc))
+        return Skipped(path, str(exc), kind="format")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
     if not text.strip():
-        return Skipped(path, "empty file (no text in its cells or pages)")
+        return Skipped(path, "empty file (no text in its cells or pages)", kind="empty")
     return SourceFile(path=path, text=text, language=language, digest=digest(data),
                       size=len(data), decoded_with="pdf" if language == "text" else language)

@@ -23,9 +23,11 @@ from .chunk.languages import language_for_path
 from .errors import SourceError
 from .formats import read_special
 from .redact import redact_name, redact_names
-from .types import Document, Skipped, SourceFile, digest
+from .types import Document, SkipKind, Skipped, SourceFile, digest
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
+#: Why a file is left out: the kind, and the reason said to people.
+Why = tuple[SkipKind, str]
 
 # Folders that are never worth packing, whether or not a .gitignore says so.
 ALWAYS_IGNORED_DIRS = frozenset(
@@ -320,14 +322,16 @@ def _walk(
     try:
         entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
     except PermissionError:
-        result.skipped.append(Skipped(rel_dir or ".", "unreadable folder: permission denied"))
+        result.skipped.append(Skipped(rel_dir or ".", "unreadable folder: permission denied",
+                                      kind="unreadable_folder"))
         return
     except OSError as exc:
-        result.skipped.append(Skipped(rel_dir or ".", f"unreadable folder: {exc.strerror}"))
+        result.skipped.append(Skipped(rel_dir or ".", f"unreadable folder: {exc.strerror}",
+                                      kind="unreadable_folder"))
         return
     if rel_dir.count("/") >= MAX_DEPTH - 1:
         why = f"nested too deeply (more than {MAX_DEPTH} folders): not walked"
-        result.skipped.append(Skipped(rel_dir, why))
+        result.skipped.append(Skipped(rel_dir, why, kind="too_deep"))
         return
     pushed = 0
     if options.use_ignore_files:
@@ -360,7 +364,7 @@ def _visit(
         is_link = entry.is_symlink()
         is_dir = entry.is_dir(follow_symlinks=True)
     except OSError as exc:
-        result.skipped.append(Skipped(rel, _stat_failure(exc)))
+        result.skipped.append(_stat_failure(rel, exc))
         return
     if is_dir and entry.name in ALWAYS_IGNORED_DIRS:
         return
@@ -376,23 +380,23 @@ def _visit(
         try:
             target = os.path.realpath(entry.path)
         except OSError:  # swapped while we looked (EINVAL from readlink)
-            result.skipped.append(Skipped(rel, "changed during the walk"))
+            result.skipped.append(Skipped(rel, "changed during the walk", kind="changed"))
             return
         if not os.path.exists(target):
-            result.skipped.append(Skipped(rel, "broken symlink"))
+            result.skipped.append(Skipped(rel, "broken symlink", kind="link"))
             return
         if target != root and not target.startswith(root + os.sep):
-            result.skipped.append(Skipped(rel, "symlink points outside the root"))
+            result.skipped.append(Skipped(rel, "symlink points outside the root", kind="link"))
             return
         if is_dir and target in visited:
-            result.skipped.append(Skipped(rel, "symlink loop"))
+            result.skipped.append(Skipped(rel, "symlink loop", kind="link"))
             return
     if is_dir:
         if options.exclude and _glob_matches(rel + "/", options.exclude):
             return
         left_out = folder_reason(rel, options)
         if left_out:
-            result.skipped.append(Skipped(rel + "/", left_out))
+            result.skipped.append(Skipped(rel + "/", left_out[1], kind=left_out[0]))
             return
         # A folder that is no link resolves to its resolved parent plus its name: no
         # realpath (a stat per path component) for each of a large tree's folders.
@@ -409,22 +413,22 @@ def _visit(
     try:
         st = entry.stat(follow_symlinks=True)
     except OSError as exc:
-        result.skipped.append(Skipped(rel, _stat_failure(exc)))
+        result.skipped.append(_stat_failure(rel, exc))
         return
     if not stat_mod.S_ISREG(st.st_mode):
-        result.skipped.append(Skipped(rel, "not a regular file"))
+        result.skipped.append(Skipped(rel, "not a regular file", kind="not_regular"))
         return
     # A link inside the root is opened at its target, so no link is followed when reading.
     result.files.append(FileStat(rel, target or entry.path, st.st_size, st.st_mtime_ns,
                                  st.st_ctime_ns, st.st_ino, root))
 
 
-def _stat_failure(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "symlink loop"  # a link to itself, or a ring of links
+def _stat_failure(rel: str, exc: OSError) -> Skipped:
+    if exc.errno == errno.ELOOP:  # a link to itself, or a ring of links
+        return Skipped(rel, "symlink loop", kind="link")
     if exc.errno == errno.EACCES:
-        return "unreadable: permission denied"
-    return f"unreadable: cannot stat ({exc.strerror})"
+        return Skipped(rel, "unreadable: permission denied", kind="unreadable")
+    return Skipped(rel, f"unreadable: cannot stat ({exc.strerror})", kind="unreadable")
 
 
 # --- Build output, vendored code and what git tracks (classification by path) ----------
@@ -444,15 +448,15 @@ _GENERATED_HINT = "--include-generated packs it"
 _VENDORED_HINT = "--include-vendored packs it"
 
 
-def folder_reason(rel: str, options: SourceOptions) -> str | None:
+def folder_reason(rel: str, options: SourceOptions) -> Why | None:
     """Why a whole folder is left out as build output or vendored code, or None.
 
     An --include glob that names the folder (``dist/``, ``vendor/**/*.c``) brings it back."""
     name = rel.rsplit("/", 1)[-1]
     if name in BUILD_DIRS and not options.include_generated and not _named_by(name, options):
-        return f"build output ({name}/; {_GENERATED_HINT})"
+        return "build_output", f"build output ({name}/; {_GENERATED_HINT})"
     if name in VENDOR_DIRS and not options.include_vendored and not _named_by(name, options):
-        return f"vendored code ({name}/; {_VENDORED_HINT})"
+        return "vendored", f"vendored code ({name}/; {_VENDORED_HINT})"
     return None
 
 
@@ -499,7 +503,8 @@ def drop_compiled_twins(result: Scan, options: SourceOptions) -> None:
         else:
             # the source's name only: paths in reasons would not follow a merge's prefix
             name = twin.rsplit("/", 1)[-1]
-            result.skipped.append(Skipped(f.path, f"compiled twin (of {name}; {_GENERATED_HINT})"))
+            result.skipped.append(Skipped(f.path, f"compiled twin (of {name}; {_GENERATED_HINT})",
+                                          kind="compiled_twin"))
     result.files = kept
 
 
@@ -595,48 +600,50 @@ def kept_despite_ignore(rel: str, is_dir: bool, ignore_file: str, result: Scan) 
         return kept
     result.skipped.append(Skipped(rel + "/" if is_dir else rel,
                                   "ignored by .gitignore (not a git checkout; "
-                                  "--no-gitignore packs it)"))
+                                  "--no-gitignore packs it)", kind="ignored"))
     return False
 
 
-def quick_reason(fs: FileStat, options: SourceOptions) -> str | None:
+def quick_reason(fs: FileStat, options: SourceOptions) -> Why | None:
     """Why a file is left out without reading it (name and size alone), or None."""
     name = fs.path.rsplit("/", 1)[-1]
     lower = name.lower()
     if name in LOCK_FILES:
-        return "lock file"
+        return "lock", "lock file"
     ext = lower.rsplit(".", 1)[-1] if "." in lower else ""
     if ext in BINARY_EXTENSIONS:
-        return "binary file (by extension)"
+        return "binary", "binary file (by extension)"
     if lower.endswith(GENERATED_SUFFIXES) or ".min." in lower:
-        return "minified or generated file"
+        return "minified", "minified or generated file"
     if fs.size > options.max_file_bytes:
-        return f"too large ({fs.size:,} bytes > {options.max_file_bytes:,}; see --max-file-size)"
+        return "too_large", (f"too large ({fs.size:,} bytes > {options.max_file_bytes:,}; "
+                             "see --max-file-size)")
     return None
 
 
 def read_source(fs: FileStat, options: SourceOptions | None = None) -> SourceFile | Skipped:
     """Read and classify one file: a SourceFile to chunk, or Skipped with the reason."""
     options = options or SourceOptions()
-    reason = quick_reason(fs, options)
-    if reason:
-        return Skipped(fs.path, reason)
+    why = quick_reason(fs, options)
+    if why:
+        return Skipped(fs.path, why[1], kind=why[0])
     try:
         fd = _open_source(fs)
     except OSError as exc:
-        return Skipped(fs.path, _open_failure(exc))
+        return _open_failure(fs.path, exc)
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fd)
         if not stat_mod.S_ISREG(st.st_mode):  # swapped for a FIFO or device since the scan
-            return Skipped(fs.path, "not a regular file (changed since the walk)")
+            return Skipped(fs.path, "not a regular file (changed since the walk)", kind="changed")
         try:
             # Read at most one byte past the limit: a file that grew since the scan
             # is still never pulled whole into memory.
             data = fh.read(options.max_file_bytes + 1)
         except OSError as exc:
-            return Skipped(fs.path, f"unreadable: {exc.strerror or exc}")
+            return Skipped(fs.path, f"unreadable: {exc.strerror or exc}", kind="unreadable")
     if len(data) > options.max_file_bytes:
-        return Skipped(fs.path, f"too large (> {options.max_file_bytes:,} bytes)")
+        return Skipped(fs.path, f"too large (> {options.max_file_bytes:,} bytes)",
+                       kind="too_large")
     return classify_bytes(fs.path, data, options.include_generated)
 
 
@@ -660,14 +667,15 @@ def _open_source(fs: FileStat) -> int:
         os.close(fd)
 
 
-def _open_failure(exc: OSError) -> str:
+def _open_failure(path: str, exc: OSError) -> Skipped:
     if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-        return "changed since the walk: now a symbolic link (not followed)"
+        return Skipped(path, "changed since the walk: now a symbolic link (not followed)",
+                       kind="changed")
     if exc.errno == errno.ENOENT:
-        return "changed since the walk: no longer there"
+        return Skipped(path, "changed since the walk: no longer there", kind="changed")
     if exc.errno == errno.EACCES:
-        return "unreadable: permission denied"
-    return f"unreadable: {exc.strerror or exc}"
+        return Skipped(path, "unreadable: permission denied", kind="unreadable")
+    return Skipped(path, f"unreadable: {exc.strerror or exc}", kind="unreadable")
 
 
 def classify_bytes(path: str, data: bytes, include_generated: bool = False,
@@ -679,17 +687,18 @@ def classify_bytes(path: str, data: bytes, include_generated: bool = False,
         return special
     text, how = decode(data)
     if text is None:
-        return Skipped(path, "binary file (NUL bytes or undecodable content)")
+        return Skipped(path, "binary file (NUL bytes or undecodable content)", kind="binary")
     if not text.strip():
-        return Skipped(path, "empty file")
+        return Skipped(path, "empty file", kind="empty")
     if is_minified(text):
-        return Skipped(path, "minified or generated file (very long lines)")
+        return Skipped(path, "minified or generated file (very long lines)", kind="minified")
     head = text[:600].lower()
     if any(marker in head for marker in GENERATED_MARKERS) and "generated" in head:
-        return Skipped(path, "minified or generated file (generated-code marker)")
+        return Skipped(path, "minified or generated file (generated-code marker)",
+                       kind="minified")
     why = None if include_generated else generated_reason(text)
     if why:
-        return Skipped(path, why)
+        return Skipped(path, why, kind="build_output")
     return SourceFile(
         path=path,
         text=text,

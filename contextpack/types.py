@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args
 
 if TYPE_CHECKING:
     from .contract import JsonItem, PackStats
@@ -81,13 +81,48 @@ class SourceFile:
     decoded_with: str = "utf-8"
 
 
+#: Why a file was left out of the sources, for code to branch on (``Skipped.reason`` says
+#: it to people, with details such as the size limit or the error).
+SkipKind = Literal[
+    "binary",  # NUL bytes, undecodable, or a binary extension
+    "minified",  # minified or generated: very long lines, a generated-code marker or name
+    "build_output",  # a build folder, a bundler's banner, a sourceMappingURL
+    "compiled_twin",  # compiled JavaScript or declarations beside their TypeScript
+    "vendored",  # a folder of third-party code
+    "too_large",
+    "lock",  # a package manager's lock file
+    "empty",
+    "ignored",  # hidden by .gitignore outside a git checkout
+    "link",  # a broken symbolic link, one that leads out of the root, or a loop
+    "not_regular",  # a device, FIFO or socket
+    "changed",  # changed between the walk and the read
+    "unreadable",  # permission denied, or an error stat'ing or reading it
+    "unreadable_folder",  # a folder that could not be listed
+    "too_deep",  # a folder nested deeper than the walk goes
+    "format",  # a notebook or PDF that could not be turned into text
+    "failed",  # analysing it failed (on a worker of a distributed build)
+]
+SKIP_KINDS: tuple[SkipKind, ...] = get_args(SkipKind)
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A file left out of the sources, and why."""
+    """A file left out of the sources: ``kind`` says why for code, ``reason`` for people."""
 
     path: str
     reason: str
     size: int | None = None  # bytes, where the file was stat'ed (reports draw it by size)
+    kind: SkipKind = field(kw_only=True)
+
+    @property
+    def headline(self) -> str:
+        """The reason's first words ("too large", "binary file"), to count skips by."""
+        return reason_headline(self.reason)
+
+
+def reason_headline(reason: str) -> str:
+    """A reason's first words, before its details in parentheses (people's grouping)."""
+    return reason.split(" (")[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +232,21 @@ class Item:
         }
 
 
+#: Why a candidate was left out of a pack: no room for it in the budget, a near-duplicate
+#: of a better chunk, or ranked below the candidates the fit weighed.
+DropKind = Literal["no_room", "near_duplicate", "below_candidates"]
+
+
 @dataclass(frozen=True, slots=True)
 class Dropped:
-    """A candidate left out of the pack, and why."""
+    """A candidate left out of the pack: ``kind`` says why for code, ``reason`` for people."""
 
     chunk: Chunk
     score: float
     reason: str
     #: weight x scaled score of each signal behind ``score`` (as ``Item.metadata["signals"]``)
     signals: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    kind: DropKind = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,8 @@ def test_near_duplicates_are_left_out_with_a_reason(shop: Path) -> None:
     assert len(shown) == 1
     dupes = [d for d in p.dropped if d.chunk.symbol.endswith("save_cart")]
     assert dupes and dupes[0].reason.startswith("near-duplicate of shop/backends/")
+    assert dupes[0].kind == "near_duplicate"
+    assert {d.kind for d in p.dropped} <= {"near_duplicate", "no_room", "below_candidates"}
 
 
 # ------------------------------------------------------------------------------ explain

@@ -339,7 +339,7 @@ def _build(
     for i, fs in enumerate(todo):
         got = read_source(fs, settings.sources)
         if isinstance(got, Skipped):
-            base.skipped[fs.path] = (fs.stamp, got.reason)
+            base.skipped[fs.path] = (fs.stamp, got.reason, got.kind)
         else:
             sources.append(got)
             stats_of[got.path] = fs
@@ -427,7 +427,7 @@ def _rows_on_engine(
     for s, fs in zip(sources, fstats, strict=True):
         r = mapped.get(_key(s))
         if r is not None and r.error:
-            base.skipped[s.path] = ((fs.stamp if fs else (0, 0, 0, 0)), r.error)
+            base.skipped[s.path] = ((fs.stamp if fs else (0, 0, 0, 0)), r.error, "failed")
             continue
         k = _key(s)
         row = (s, fs, r.analysis if r else have["analysis"][pre["analysis"] + k],
@@ -591,7 +591,8 @@ def index_sources(
 def skipped_list(index: Index) -> list[Skipped]:
     """Every file left out, from the walk and from reading, sorted by path."""
     # the stamp's first field is the size in bytes (sources.FileStat.stamp)
-    found = [Skipped(p, v[1], int(v[0][0]) if v[0] else None) for p, v in index.skipped.items()]
+    found = [Skipped(p, why, int(stamp[0]) if stamp else None, kind=kind)
+             for p, (stamp, why, kind) in index.skipped.items()]
     return sorted(found + list(index.scan_skipped), key=lambda s: s.path)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from .. import graph as graph_mod
 from ..lexical import BM25, SparseTerms, build_sparse, group_rows, path_words
 from ..sources import FileStat
-from ..types import Chunk, Skipped
+from ..types import Chunk, SkipKind, Skipped
 from .columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ class Index:
     file_tokens: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     redactions: list[tuple[Any, ...]] = field(default_factory=list)  # redact.Redaction per file
-    skipped: dict[str, tuple[tuple[int, ...], str]] = field(default_factory=dict)  # stamp, why
+    # path -> (stamp, why, kind): files read and left out (types.Skipped)
+    skipped: dict[str, tuple[tuple[int, ...], str, SkipKind]] = field(default_factory=dict)
     # chunks
     chunk_file: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))

@@ -44,7 +44,8 @@ def merge_indexes(parts: Sequence[tuple[str, Index]], root: str = "") -> Index:
         else:
             vectors.extend(v)
         merged.skipped.update({prefix + p: s for p, s in ix.skipped.items()})
-        merged.scan_skipped.extend(Skipped(prefix + s.path, s.reason) for s in ix.scan_skipped)
+        merged.scan_skipped.extend(Skipped(prefix + s.path, s.reason, kind=s.kind)
+                                     for s in ix.scan_skipped)
     merged.append(analyses, [None] * len(analyses), counts, vectors)
     merged.finalize()
     merged.stats = {"cache": "merged", "parts": len(parts),

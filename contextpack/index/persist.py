@@ -26,21 +26,21 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from .. import graph as graph_mod
 from ..lexical import BM25, SparseTerms
 from ..redact import Redaction
-from ..types import Chunk
+from ..types import SKIP_KINDS, Chunk, SkipKind
 from .columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
 from .seal import MAC_BYTES, snapshot_mac
 
 log = logging.getLogger("contextpack")
 
 #: Bump when the snapshot layout or the meaning of a field changes.
-FORMAT = 4  # 4: vectors float32
+FORMAT = 5  # 4: vectors float32; 5: each skipped file has its kind
 MAGIC = b"CONTEXTPACK-INDEX\n"
 _ALIGN = 64
 #: The only dtypes a snapshot may hold: plain numbers, never objects.
@@ -62,7 +62,7 @@ def dump_index(index: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "stamps": [list(s) for s in index.stamps], "languages": list(index.languages),
         "file_tokens": [int(n) for n in index.file_tokens], "notes": list(index.notes),
         "redactions": [[[r.line, r.kind, r.fingerprint] for r in rs] for rs in index.redactions],
-        "skipped": [[p, list(stamp), reason] for p, (stamp, reason) in
+        "skipped": [[p, list(stamp), reason, kind] for p, (stamp, reason, kind) in
                     sorted(index.skipped.items())],
         "stats": _plain(index.stats),
         "n_terms": len(index.vocab),
@@ -109,8 +109,8 @@ def load_index(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         ix.file_tokens = [int(x) for x in meta["file_tokens"]]
         ix.notes = [str(x) for x in meta["notes"]]
         ix.redactions = [tuple(_redaction(r) for r in rs) for rs in meta["redactions"]]
-        ix.skipped = {str(p): (tuple(int(x) for x in stamp), str(reason))
-                      for p, stamp, reason in meta["skipped"]}
+        ix.skipped = {str(p): (tuple(int(x) for x in stamp), str(reason), _skip_kind(kind))
+                      for p, stamp, reason, kind in meta["skipped"]}
         ix.stats = dict(meta["stats"])
         for name in ("chunk_file", "starts", "ends", "part", "tok_full", "tok_skel",
                      "file_chunks", "text_crc"):
@@ -142,6 +142,13 @@ def load_index(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         raise Unreadable(f"has a malformed field ({type(exc).__name__}: {exc})") from exc
     _check_shapes(ix)
     return ix
+
+
+def _skip_kind(value: object) -> SkipKind:
+    """A skip kind read back: one of ``types.SKIP_KINDS``, else the file is malformed."""
+    if value not in SKIP_KINDS:
+        raise ValueError(f"unknown skip kind {value!r}")
+    return cast(SkipKind, value)
 
 
 def _check_shapes(ix: Any) -> None:

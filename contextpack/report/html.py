@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
-from ..types import Pack
+from ..types import Pack, reason_headline
 from . import model as m
 from .text import CONTEXT_SIZES
 from .treemap import HEIGHT, WIDTH, Node, Rect, build_tree, layout, num
@@ -332,7 +332,7 @@ def _skipped_table(report: m.Report) -> str:
         return ""
     by_reason: dict[str, list[m.FileRow]] = {}
     for f in skipped:
-        by_reason.setdefault(f.skipped.split(" (")[0], []).append(f)
+        by_reason.setdefault(reason_headline(f.skipped), []).append(f)
     rows = "".join(
         f"<tr><td><i class=\"sw k-{fs[0].category}\"></i>{esc(reason)}</td>"
         f"<td class=\"n\">{_fmt(len(fs))}</td><td class=\"n\">{_fmt(sum(f.size for f in fs))}"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import Dropped, Item, Pack, Skipped, SourceTokens
+from ..types import Dropped, Item, Pack, SkipKind, Skipped, SourceTokens
 
 #: Bytes per token assumed for files that were never tokenized (skipped ones), so they
 #: can be drawn beside the rest: about what cl100k_base gives on source code.
@@ -49,15 +49,14 @@ VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "third_party", "third-
 MAX_ITEMS = 2000
 
 
-def skip_category(reason: str) -> str:
-    """The legend category of a skip reason."""
-    if reason.startswith("binary"):
-        return "binary"
-    if reason.startswith("minified or generated"):
-        return "generated"
-    if reason.startswith("too large"):
-        return "large"
-    return "unread"
+#: The legend category of each kind of skip; any other kind is "unread".
+_SKIP_CATEGORY: dict[SkipKind, str] = {"binary": "binary", "minified": "generated",
+                                       "too_large": "large"}
+
+
+def skip_category(kind: SkipKind) -> str:
+    """The legend category of a kind of skip."""
+    return _SKIP_CATEGORY.get(kind, "unread")
 
 
 def is_vendored(path: str) -> bool:
@@ -112,10 +111,10 @@ class Report:
 def _skipped_rows(skipped: Sequence[Skipped]) -> list[FileRow]:
     rows = []
     for s in skipped:
-        if s.path == "." or s.reason.startswith("unreadable folder"):
+        if s.path == "." or s.kind == "unreadable_folder":
             continue
         size = max(int(s.size or 0), 0)
-        rows.append(FileRow(s.path, max(size // BYTES_PER_TOKEN, 1), skip_category(s.reason),
+        rows.append(FileRow(s.path, max(size // BYTES_PER_TOKEN, 1), skip_category(s.kind),
                             skipped=s.reason, size=size))
     return rows
 
@@ -230,7 +229,7 @@ def _pack_category(views: set[str], path: str, dropped: Sequence[Dropped],
             return view
     rows = left.get(path)
     if rows:
-        return "duplicate" if dropped[rows[0]].reason.startswith("near-duplicate") else "room"
+        return "duplicate" if dropped[rows[0]].kind == "near_duplicate" else "room"
     return "rest"
 
 
