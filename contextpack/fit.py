@@ -515,9 +515,8 @@ def _greedy(cands: list[_Cand], room: int, renderer: Renderer,
         target = hulls[ci][step]
         cur_cost = c.options[c.level][1] if c.level >= 0 else 0
         cur_value = c.options[c.level][2] if c.level >= 0 else 0.0
-        extra = c.options[target][1] - cur_cost
-        if c.level < 0 and c.path not in open_files:
-            extra += file_cost.get(c.path, 8)
+        opening = file_cost[c.path] if c.level < 0 and c.path not in open_files else 0
+        extra = c.options[target][1] - cur_cost + opening
         if extra <= room:
             c.level = target
             room -= extra
@@ -531,18 +530,15 @@ def _greedy(cands: list[_Cand], room: int, renderer: Renderer,
             continue
         if not fill:
             break
-        # The hull step does not fit; a cheaper option off the hull may.
-        fallback = -1
+        # The hull step does not fit; the most valuable cheaper option (off the hull) that
+        # does is taken instead, and this candidate goes no further.
+        fallback, more = -1, 0
         for oi, (_, cost, value) in enumerate(c.options):
-            more = cost - cur_cost + (0 if c.level >= 0 or c.path in open_files
-                                      else file_cost.get(c.path, 8))
-            better = fallback < 0 or value > c.options[fallback][2]
-            if value > cur_value and more <= room and better:
-                fallback = oi
+            need = cost - cur_cost + opening
+            if value > cur_value and need <= room and (
+                    fallback < 0 or value > c.options[fallback][2]):
+                fallback, more = oi, need
         if fallback >= 0:
-            more = c.options[fallback][1] - cur_cost
-            if c.level < 0 and c.path not in open_files:
-                more += file_cost.get(c.path, 8)
             c.level = fallback
             room -= more
             open_files.add(c.path)

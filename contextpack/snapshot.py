@@ -262,10 +262,6 @@ def _same(old: bytes | None, data: bytes) -> bool:
     return old == data or old.replace(b"\r\n", b"\n") == data
 
 
-# How each format's rendering begins: a file that begins so is a snapshot we wrote.
-_SIGNATURES = {"markdown": (b"# Context: ",), "xml": (b"<context ",), "json": (b"{",)}
-
-
 def _refuse_sources(root: str, cfg: ProjectConfig, spec: SnapshotSpec, old: bytes) -> None:
     """An existing file that is no snapshot and would be a source (code, docs) is never
     overwritten: an output naming ``src/app.py`` must not replace it."""

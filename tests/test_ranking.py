@@ -14,8 +14,10 @@ from contextpack import graph as graph_mod
 from contextpack.api import Packer, Settings
 from contextpack.cli import main
 from contextpack.errors import ConfigError
-from contextpack.fit import PackOptions, _hull
+from contextpack.fit import PackOptions, _Cand, _greedy, _hull, estimate_tokens
 from contextpack.rank import Weights, rank
+from contextpack.render import MARKDOWN, file_frame
+from contextpack.types import View
 
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "ranking"
 
@@ -136,6 +138,26 @@ def test_hull_skips_views_that_buy_less_per_token() -> None:
     # full 120 worth 10: the hull goes mention -> full
     options = [("mention", 10, 1.0), ("skeleton", 100, 2.0), ("full", 120, 10.0)]
     assert _hull(options) == [0, 2]
+
+
+def _one_candidate() -> list[_Cand]:
+    # mention and skeleton buy less per token than full: the hull is full alone
+    options: list[tuple[View, int, float]] = [("mention", 10, 0.02), ("skeleton", 50, 0.3),
+                                              ("full", 100, 1.0)]
+    return [_Cand(row=0, path="a.py", score=1.0, value=1.0, options=options)]
+
+
+def test_greedy_falls_back_to_a_cheaper_view_off_the_hull() -> None:
+    """Full (the hull's only step) does not fit in 60 tokens; the most valuable view that
+    does, with the file's header, is taken instead: the skeleton, not the mention."""
+    frame = estimate_tokens(file_frame(MARKDOWN, "a.py"))
+    assert 50 + frame <= 60 < 100 + frame
+    (chosen,) = _greedy(_one_candidate(), 60, MARKDOWN)
+    assert chosen.options[chosen.level][0] == "skeleton"
+    (chosen,) = _greedy(_one_candidate(), 10 + frame, MARKDOWN)  # room for a mention
+    assert chosen.options[chosen.level][0] == "mention"
+    assert _greedy(_one_candidate(), 60, MARKDOWN, fill=False) == []  # stops at the misfit
+    assert _greedy(_one_candidate(), 9 + frame, MARKDOWN) == []  # nothing fits
 
 
 def test_a_tight_budget_shows_skeletons_and_mentions(packer: Packer) -> None:
