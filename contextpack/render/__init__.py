@@ -4,7 +4,8 @@ In: items ordered by path then line, a ``Header``, a format name. Out: the text 
 pack (and, for json, the contract document around it). ``base`` holds the protocol and
 what formats share; ``markdown``, ``xml`` and ``json`` one format each. A new format is a
 new module with a ``Renderer`` and one line in ``RENDERERS``; ``FORMATS`` (the CLI's
-choices, the config's, the API's check) follows from it.
+choices, the config's, the API's check) follows from it. The MCP tool spells the choices
+as a ``Literal`` for its schema: ``tests/test_render.py`` pins that copy.
 
 Light to import: the CLI reads ``FORMATS`` from here at start-up.
 """
@@ -58,7 +59,6 @@ def render_json(context: str, header: Header, items: Sequence[Item], stats: Json
     return JSON.document(context, header, items=items, stats=stats, dropped=dropped,
                          skipped=skipped, in_context=in_context)
 
-
 __all__ = [
     "FORMATS",
     "JSON",
@@ -70,9 +70,9 @@ __all__ = [
     "blocks",
     "file_frame",
     "query_preview",
+    "render",
     "render_body",
     "render_json",
-    "render",
     "render_text",
     "renderer_for",
     "summary_line",
