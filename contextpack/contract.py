@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 
-class ViewCounts(TypedDict):
+class StatsViews(TypedDict):
     """Items in the pack by view."""
 
     full: int
@@ -20,7 +20,7 @@ class ViewCounts(TypedDict):
     mention: int
 
 
-class RedactionEntry(TypedDict):
+class StatsRedaction(TypedDict):
     """Where a secret was replaced by a marker (never the value)."""
 
     path: str
@@ -28,14 +28,14 @@ class RedactionEntry(TypedDict):
     type: str
 
 
-class Seconds(TypedDict):
+class StatsSeconds(TypedDict):
     """Wall time of ranking and packing (in ``Pack.stats`` only: it varies run to run)."""
 
     rank: float
     pack: float
 
 
-class Window(TypedDict):
+class StatsWindow(TypedDict):
     """How a model's window was shared (``models.Room``)."""
 
     model: str | None
@@ -46,7 +46,7 @@ class Window(TypedDict):
     budget: int
 
 
-class PriceTierEntry(TypedDict):
+class StatsPriceTier(TypedDict):
     """A price tier: its rate and the prompt lengths it covers."""
 
     usd_per_million_input_tokens: float
@@ -54,13 +54,13 @@ class PriceTierEntry(TypedDict):
     up_to: int | None  # None: any length
 
 
-class Cost(TypedDict):
+class StatsCost(TypedDict):
     """What sending every source versus the pack would cost (``models.estimate_cost``)."""
 
     model: str
     usd_per_million_input_tokens: float | None
-    tier: PriceTierEntry | None
-    sources_tier: PriceTierEntry | None
+    tier: StatsPriceTier | None
+    sources_tier: StatsPriceTier | None
     prices_as_of: str
     estimate: bool
     price_estimate: bool
@@ -71,8 +71,8 @@ class Cost(TypedDict):
 
 
 class _StatsOptional(TypedDict, total=False):
-    window: Window  # when a model is named or output tokens are reserved
-    cost: Cost  # when a model is named
+    window: StatsWindow  # when a model is named or output tokens are reserved
+    cost: StatsCost  # when a model is named
 
 
 class JsonStats(_StatsOptional):
@@ -83,20 +83,20 @@ class JsonStats(_StatsOptional):
     source_tokens: int
     packed_tokens: int
     compression: float | None
-    items: ViewCounts
+    items: StatsViews
     ranking: Literal["query", "structure"]
     named_symbols: list[str]
     named_files: list[str]
     #: files skipped before ranking, counted by the first words of their reason
     skipped: dict[str, int]
     embedder: str
-    redactions: list[RedactionEntry]
+    redactions: list[StatsRedaction]
 
 
 class PackStats(JsonStats):
     """``Pack.stats``: the JSON document's statistics and the timings."""
 
-    seconds: Seconds
+    seconds: StatsSeconds
 
 
 class JsonItem(TypedDict):

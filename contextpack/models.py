@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import BudgetError, ConfigError
 
 if TYPE_CHECKING:
-    from .contract import Cost, PriceTierEntry, Window
+    from .contract import StatsCost, StatsPriceTier, StatsWindow
 
 #: The budget when neither a budget nor a model is given.
 DEFAULT_BUDGET = 8000
@@ -351,7 +351,7 @@ class Room:
     reserve_output_tokens: int = 0
     margin: float = 0.0  # share of the window kept free for an approximate count
 
-    def as_dict(self, model: Model | None) -> Window:
+    def as_dict(self, model: Model | None) -> StatsWindow:
         return {"model": model.name if model else None, "total": self.total,
                 "reserve_output_tokens": self.reserve_output_tokens,
                 "context": (self.total or 0) - self.reserve_output_tokens,
@@ -414,13 +414,13 @@ def context_budget(budget: int | None, model: str | Model | None,
 
 
 def estimate_cost(model: str | Model, source_tokens: int, packed_tokens: int,
-                  exact: bool | None = None) -> Cost:
+                  exact: bool | None = None) -> StatsCost:
     """What sending every source versus the pack would cost as input to ``model``, each
     at the price tier its length falls in."""
     m = get_model(model)
     table = default_table()
     pack_tier, source_tier = m.tier_for(packed_tokens), m.tier_for(source_tokens)
-    out: Cost = {
+    out: StatsCost = {
         "model": m.name,
         "usd_per_million_input_tokens": pack_tier.usd_per_mtok if pack_tier else None,
         "tier": _tier_dict(pack_tier, m),
@@ -443,13 +443,13 @@ def estimate_cost(model: str | Model, source_tokens: int, packed_tokens: int,
     return out
 
 
-def _tier_dict(tier: PriceTier | None, model: Model) -> PriceTierEntry | None:
+def _tier_dict(tier: PriceTier | None, model: Model) -> StatsPriceTier | None:
     """A tier as the JSON contract shows it: its rate, and the prompt lengths it covers."""
     if tier is None:
         return None
     i = model.price_tiers.index(tier)
     above = model.price_tiers[i - 1].up_to if i else 0
-    entry: PriceTierEntry = {"usd_per_million_input_tokens": tier.usd_per_mtok, "above": above,
+    entry: StatsPriceTier = {"usd_per_million_input_tokens": tier.usd_per_mtok, "above": above,
                              "up_to": tier.up_to}
     return entry
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args
+from typing import Any, Literal, Protocol, cast, get_args
 
-if TYPE_CHECKING:
-    from .contract import JsonItem, PackStats
+from .contract import JsonItem, PackStats
 
 View = Literal["full", "skeleton", "mention"]
 VIEWS: tuple[View, ...] = ("full", "skeleton", "mention")
@@ -269,7 +268,7 @@ class Pack:
     items: tuple[Item, ...]
     dropped: tuple[Dropped, ...] = ()
     skipped: tuple[Skipped, ...] = ()
-    stats: PackStats = field(default_factory=lambda: cast("PackStats", {}), compare=False,
+    stats: PackStats = field(default_factory=lambda: cast(PackStats, {}), compare=False,
                              hash=False)
     reserve_output_tokens: int = 0
     model: str | None = None
