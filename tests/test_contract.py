@@ -89,7 +89,7 @@ def _packs(repo: Path) -> list[tuple[str, Any]]:
         ("plain", plain.pack("retry with backoff", 180, "json")),
         ("structure", plain.pack("", 250, "json")),
         ("session", plain.pack("retry limit", 400, "json", session=session)),
-        ("priced", priced.pack("retry with backoff", 2000, "json", reserve_output_tokens=500)),
+        ("priced", priced.pack("retry with backoff", 2000, "json", reserve=500)),
     ]
 
 
