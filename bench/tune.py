@@ -75,9 +75,8 @@ def load_variants(args) -> dict[str, dict]:
 
 
 def fingerprint(variant: dict, embedder: str, budgets: list[int]) -> str:
-    code = "".join((HERE.parent / "contextpack" / f).read_text()
-                   for f in ("rank.py", "pack.py", "graph.py", "lexical.py", "render.py", "index.py",
-                             "analyze.py", "embed.py"))
+    # the whole package: any module can change a pack (its layout moves as it grows)
+    code = "".join(p.read_text() for p in sorted((HERE.parent / "contextpack").rglob("*.py")))
     blob = json.dumps([variant, embedder, budgets], sort_keys=True) + code
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
