@@ -9,7 +9,7 @@ personalized PageRank over the graph (undirected: callers matter as much as call
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,9 +29,22 @@ class Graph:
     dst: np.ndarray  # int32
     weight: np.ndarray  # float32, sums to 1 over each source's edges
     n: int
+    # (first edge of each source, sources without edges), made on first walk and kept
+    _walk: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False,
+                                                        compare=False)
 
     def neighbours(self, i: int) -> np.ndarray:
         return self.dst[self.src == i]
+
+    def walk_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where each source's edges start (``n + 1`` offsets; edges come sorted by
+        source, as ``build`` makes them) and the nodes with no edge out."""
+        if self._walk is None:
+            degree = np.bincount(self.src, minlength=self.n)
+            starts = np.zeros(self.n + 1, np.int64)
+            np.cumsum(degree, out=starts[1:])
+            self._walk = (starts, np.flatnonzero(degree == 0))
+        return self._walk
 
 
 def build(defs: list[tuple[str, ...]], refs: list[tuple[str, ...]], chunk_file: np.ndarray,
@@ -51,10 +64,21 @@ def build_flat(n: int, def_rows: np.ndarray, def_names: list[str], ref_rows: np.
     d_name = [-1 if name in IGNORED_NAMES else names.setdefault(name, len(names))
               for name in def_names]
     r_name = [names.get(name, -1) for name in ref_names]
-    dn = np.asarray(d_name, np.int64)
+    return build_ids(n, np.asarray(def_rows, np.int64), np.asarray(d_name, np.int64),
+                     np.asarray(ref_rows, np.int64), np.asarray(r_name, np.int64), len(names))
+
+
+def build_ids(n: int, def_rows: np.ndarray, def_ids: np.ndarray, ref_rows: np.ndarray,
+              ref_ids: np.ndarray, n_names: int) -> Graph:
+    """``build`` over (chunk, name id) pairs in chunk order; a negative id makes no edge.
+
+    Only which pairs share a name matters, never the ids' values, so any numbering of the
+    names gives the same graph (an index updated in place keeps its own numbering).
+    """
+    dn = np.asarray(def_ids, np.int64)
     dc = np.asarray(def_rows, np.int32)[dn >= 0]
     dn = dn[dn >= 0]
-    rn = np.asarray(r_name, np.int64)
+    rn = np.asarray(ref_ids, np.int64)
     rc = np.asarray(ref_rows, np.int32)[rn >= 0]
     rn = rn[rn >= 0]
     if not rc.size:
@@ -62,8 +86,8 @@ def build_flat(n: int, def_rows: np.ndarray, def_names: list[str], ref_rows: np.
         return Graph(z, z, np.zeros(0, np.float32), n)
     order = np.argsort(dn, kind="stable")
     dn, dc = dn[order], dc[order]
-    count = np.bincount(dn, minlength=len(names))
-    first = np.zeros(len(names) + 1, np.int64)
+    count = np.bincount(dn, minlength=n_names)
+    first = np.zeros(n_names + 1, np.int64)
     np.cumsum(count, out=first[1:])
     k = count[rn]
     ok = (k > 0) & (k <= MAX_DEFS)
@@ -97,16 +121,36 @@ def pagerank(g: Graph, seed: np.ndarray, alpha: float = 0.25, iterations: int = 
         return seed / max(total, 1e-12)
     p = (seed / total).astype(np.float32)
     r = p.copy()
-    has_out = np.bincount(g.src, minlength=g.n) > 0
+    starts, no_out = g.walk_tables()
+    by_source = bool(np.all(g.src[1:] >= g.src[:-1]))
+    spread_buf = np.empty(g.src.size, np.float32)
     for _ in range(iterations):
-        spread = np.bincount(g.dst, weights=r[g.src] * g.weight, minlength=g.n)
-        dangling = float(r[~has_out].sum())
+        spread = _spread(g, r, starts if by_source else None, spread_buf)
+        dangling = float(r[no_out].sum())
         nxt = (alpha * p + (1 - alpha) * (spread + dangling * p)).astype(np.float32)
         done = float(np.abs(nxt - r).sum()) < tol
         r = nxt
         if done:  # restarts make the walk contract fast; stop once it has settled
             break
     return r
+
+
+def _spread(g: Graph, r: np.ndarray, starts: np.ndarray | None, buf: np.ndarray) -> np.ndarray:
+    """Each node's inflow ``sum(r[src] * weight)`` over its edges, summed in edge order.
+
+    While few nodes hold mass (the first steps from a handful of seeds) only their edges
+    are summed: the others add exact zeros, so the sums are the same to the bit.
+    """
+    active = np.flatnonzero(r) if starts is not None else None
+    if active is not None and active.size * 8 < g.n:
+        lengths = starts[active + 1] - starts[active]
+        offsets = np.cumsum(lengths) - lengths
+        edges = np.repeat(starts[active] - offsets, lengths) + np.arange(int(lengths.sum()))
+        return np.bincount(g.dst[edges], weights=r[g.src[edges]] * g.weight[edges],
+                           minlength=g.n)
+    np.take(r, g.src, out=buf)
+    np.multiply(buf, g.weight, out=buf)
+    return np.bincount(g.dst, weights=buf, minlength=g.n)
 
 
 def path_names(paths: list[str]) -> dict[str, list[int]]:
