@@ -142,7 +142,7 @@ def _spread(g: Graph, r: np.ndarray, starts: np.ndarray | None, buf: np.ndarray)
     are summed: the others add exact zeros, so the sums are the same to the bit.
     """
     active = np.flatnonzero(r) if starts is not None else None
-    if active is not None and active.size * 8 < g.n:
+    if starts is not None and active is not None and active.size * 8 < g.n:
         lengths = starts[active + 1] - starts[active]
         offsets = np.cumsum(lengths) - lengths
         edges = np.repeat(starts[active] - offsets, lengths) + np.arange(int(lengths.sum()))
