@@ -256,3 +256,55 @@ def test_nearest_is_exact_best_first_ties_by_row() -> None:
     assert np.allclose(sims, want[rows], rtol=1e-5)
     assert sorted(want, reverse=True)[:10] == pytest.approx(sims.tolist(), rel=1e-5)
     assert ix.nearest(q, 0)[1].size == 0 and ix.nearest(q, 10_000)[1].size == 500
+
+def _assert_same_derived(ix, full) -> None:  # type: ignore[no-untyped-def]
+    """Every table finalize derives, equal array for array (keys as stored)."""
+    _assert_same_index(ix, full)
+    for table in ("symbols_by_name", "files_by_name", "path_words"):
+        (ka, pa, va), (kb, pb, vb) = getattr(ix, table).parts(), getattr(full, table).parts()
+        assert ka == kb and np.array_equal(pa, pb) and np.array_equal(va, vb), table
+        assert va.dtype == vb.dtype and pa.dtype == pb.dtype, table
+    for name in ("src", "dst", "weight"):
+        assert getattr(ix.graph, name).dtype == getattr(full.graph, name).dtype, name
+    for model in ("chunk_bm25", "file_bm25"):
+        a, b = getattr(ix, model), getattr(full, model)
+        assert np.array_equal(a.idf, b.idf) and np.array_equal(a.norm, b.norm), model
+
+
+def test_an_incremental_finalize_equals_a_full_one(repo: Path) -> None:
+    """A resident index with per-chunk name ids (prepare_updates) updates its graph and
+    name tables for the changed files only; each step equals the same update derived
+    from every chunk's names, table for table, and packs the same bytes."""
+    from contextpack import Packer
+
+    (repo / "sample.py").write_text((repo / "sample.py").read_text()
+                                    + "\n\nclass Ledger:\n    def total(self):\n"
+                                    "        return greet(self)\n")
+    fast = Packer(repo, embedder="static")
+    full = Packer(repo, embedder="static")
+    fast.index.prepare_updates()
+    state = fast.index.names_state
+    assert state is not None and full.index.names_state is None
+    py = repo / "sample.py"
+
+    def edits():  # type: ignore[no-untyped-def]
+        yield lambda: py.write_text(py.read_text() + "\n\ndef added_later(total):\n"
+                                    "    return total(1) + Ledger().total()\n")
+        yield lambda: py.write_text(py.read_text().replace("def total(", "def grand_total("))
+        yield lambda: (repo / "aaa.py").write_text("def greet(x):\n    return added_later(x)\n")
+        yield lambda: (repo / "sample.go").unlink()
+        yield lambda: (repo / "sample.rb").rename(repo / "mid.rb")
+        yield lambda: (repo / "zz.js").write_text("function lateComer(a) { return greet(a); }\n")
+        yield lambda: py.write_text("def only(self):\n    return super().only()\n")
+
+    for step in edits():
+        step()
+        fast.refresh(in_memory=True)
+        full.refresh(in_memory=True)
+        assert fast.index.stats["files_reindexed"] >= 0
+        assert fast.index.names_state is state  # the incremental path, kept up to date
+        assert full.index.names_state is None
+        _assert_same_derived(fast.index, full.index)
+        assert fast.index.graph is not None and fast.index.graph.src.size
+        for query in ("total greet", "Ledger.total", "lateComer added_later", ""):
+            assert fast.pack(query, 600).text == full.pack(query, 600).text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,9 @@ class Index:
     file_bm25: BM25 | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     scan_skipped: list[Skipped] = field(default_factory=list)  # from the latest walk
+    # what the derived tables were made from, by name id: lets finalize() update them for
+    # a few changed files (prepare_updates() makes it; never stored)
+    names_state: NameState | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_chunks(self) -> int:
@@ -271,13 +274,22 @@ class Index:
         path and derive the graph and the name tables.
 
         Per-file and per-chunk rows (terms, CRCs, vectors) are carried, not recomputed, so
-        an update costs one pass of array copies plus what spans the whole index.
+        an update costs one pass of array copies plus what spans the whole index. With a
+        ``names_state`` (``prepare_updates``), the graph and name tables are updated from
+        name ids kept per chunk instead of re-read from every chunk's names: the same
+        tables, for a fraction of the time.
         """
+        state = self.names_state if self._can_update(keep) else None
+        self.names_state = None  # until the tables match the rows again
+        old_chunks = state.n_chunks if state is not None else 0
+        old_paths = state.paths if state is not None else None
+        n_rows = self.n_chunks
         files = range(self.n_files) if keep is None else \
             [f for f in range(self.n_files) if f >= len(keep) or keep[f]]
         order = sorted(files, key=lambda f: self.paths[f])
+        rows = np.arange(n_rows, dtype=np.int64)
         if order != list(range(self.n_files)):
-            self._select_files(np.asarray(order, np.int64))
+            rows = self._select_files(np.asarray(order, np.int64))
         counts = np.bincount(self.chunk_file, minlength=self.n_files)
         self.file_chunks = np.zeros(self.n_files + 1, np.int64)
         np.cumsum(counts, out=self.file_chunks[1:])
@@ -286,21 +298,48 @@ class Index:
         if self.file_terms is None or self.file_terms.n_docs != self.n_files:
             self.file_terms = group_rows(self.chunk_terms, self.chunk_file, self.n_files)
         self.file_terms.n_terms = len(self.vocab)
-        def_rows, def_names = _flat_names(self.defs)
-        ref_rows, ref_names = _flat_names(self.refs)
-        self.graph = graph_mod.build_flat(self.n_chunks, def_rows, def_names, ref_rows, ref_names)
-        self.symbols_by_name = _symbols_by_name(def_rows, def_names, self.symbols)
-        self.files_by_name = KeyIndex(graph_mod.path_names(self.paths))
-        self.path_words = KeyIndex(path_words(self.paths))
+        if state is not None:
+            state.moved(self, rows, n_rows, old_chunks)
+            self.graph = state.graph()
+            self.symbols_by_name = state.symbols_by_name()
+        else:
+            def_rows, def_names = _flat_names(self.defs)
+            ref_rows, ref_names = _flat_names(self.refs)
+            self.graph = graph_mod.build_flat(self.n_chunks, def_rows, def_names, ref_rows,
+                                              ref_names)
+            self.symbols_by_name = _symbols_by_name(def_rows, def_names, self.symbols)
+        if old_paths is None or old_paths != self.paths:
+            self.files_by_name = KeyIndex(graph_mod.path_names(self.paths))
+            self.path_words = KeyIndex(path_words(self.paths))
         if len(self.text_crc) != self.n_chunks:
             self.text_crc = np.fromiter((zlib.crc32(t.encode("utf-8", "surrogatepass"))
                                          for t in self.texts), np.uint32, count=self.n_chunks)
         self.chunk_bm25 = BM25(self.chunk_terms)
         self.file_bm25 = BM25(self.file_terms)
+        if state is not None:
+            state.paths = list(self.paths)
+            self.names_state = state
 
-    def _select_files(self, order: np.ndarray) -> None:
+    def prepare_updates(self) -> None:
+        """Keep each chunk's names as ids (a resident index that will be updated in
+        place): later ``finalize`` calls then update the graph and the name tables for the
+        changed files only. Costs about one full derivation, once."""
+        if self.names_state is None and self.graph is not None:
+            self.names_state = NameState.of(self)
+
+    def _can_update(self, keep: Sequence[bool] | None) -> bool:
+        """Whether ``names_state`` describes the rows finalize last saw, now followed by
+        the appended files' rows only."""
+        state = self.names_state
+        if state is None or keep is None or len(keep) != state.n_files or \
+                self.n_chunks < state.n_chunks or self.paths[: state.n_files] != state.paths:
+            return False
+        return bool((self.chunk_file[: state.n_chunks] < state.n_files).all()) and \
+            not (self.chunk_file[state.n_chunks:] < state.n_files).any()
+
+    def _select_files(self, order: np.ndarray) -> np.ndarray:
         """Keep the files in ``order`` (a subset, in their new order), renumbered, with
-        their chunk rows sorted by (file, line)."""
+        their chunk rows sorted by (file, line); returns the old row of each new one."""
         rank = np.full(self.n_files, -1, np.int64)
         rank[order] = np.arange(len(order))
         for name in _FILE_LISTS:
@@ -317,6 +356,113 @@ class Index:
         src.vectors, src.chunk_terms = self.dense_vectors(), self.chunk_terms
         self._take_chunks(src, rows)
         self.chunk_file = new_file[rows].astype(np.int32)
+        return rows
+
+
+class NameState:
+    """Every chunk's defined and referenced names (and dotted symbol) as ids into one
+    table of names, in row order: what the graph and ``symbols_by_name`` are made of.
+
+    An update moves the kept chunks' entries to their new rows and adds the new chunks'
+    entries, so only the changed files' names are read. The tables made from it equal
+    those made from the names themselves (``graph.build_ids``: only which entries share a
+    name counts, never the ids' values); the tests hold both side by side.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[str, int] = {}  # only grows: ids stay valid across updates
+        self.n_chunks = 0
+        self.n_files = 0
+        self.paths: list[str] = []
+        # (rows, name ids) of definitions, references and dotted symbols, in row order
+        self.defs = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.refs = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.dotted = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        # symbols_by_name's sorted keys, kept while the same names are defined
+        self._keys: tuple[np.ndarray, StringColumn, np.ndarray] | None = None
+
+    @classmethod
+    def of(cls, index: Index) -> NameState:
+        out = cls()
+        out.defs = out._ids(*_flat_names(index.defs))
+        out.refs = out._ids(*_flat_names(index.refs))
+        out.dotted = out._ids(*_dotted(index.symbols, range(index.n_chunks)))
+        out.n_chunks, out.n_files, out.paths = index.n_chunks, index.n_files, list(index.paths)
+        return out
+
+    def _ids(self, rows: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        table = self.names
+        ids = np.fromiter((table.setdefault(n, len(table)) for n in names), np.int64,
+                          count=len(names))
+        return np.asarray(rows, np.int64), ids
+
+    def moved(self, index: Index, rows: np.ndarray, n_rows: int, old_chunks: int) -> None:
+        """Follow ``finalize``: ``rows`` holds the pre-finalize row of each row now, of
+        ``n_rows`` then, the first ``old_chunks`` of which are those this state knew."""
+        new_of = np.full(n_rows, -1, np.int64)
+        new_of[rows] = np.arange(len(rows), dtype=np.int64)
+        # the appended chunks, at their rows now: only their names are read
+        fresh = np.flatnonzero(rows >= old_chunks).tolist()
+        defs = [(i, n) for i in fresh for n in index.defs[i]]
+        refs = [(i, n) for i in fresh for n in index.refs[i]]
+        new_defs = self._ids(np.asarray([i for i, _ in defs], np.int64), [n for _, n in defs])
+        new_refs = self._ids(np.asarray([i for i, _ in refs], np.int64), [n for _, n in refs])
+        new_dotted = self._ids(*_dotted(index.symbols, fresh))
+        self.defs = _merged(self.defs, new_of, new_defs)
+        self.refs = _merged(self.refs, new_of, new_refs)
+        self.dotted = _merged(self.dotted, new_of, new_dotted)
+        self.n_chunks, self.n_files = index.n_chunks, index.n_files
+
+    def graph(self) -> graph_mod.Graph:
+        ignored = np.zeros(len(self.names), bool)
+        ignored[[i for n in graph_mod.IGNORED_NAMES if (i := self.names.get(n)) is not None]] \
+            = True
+        def_rows, def_ids = self.defs
+        return graph_mod.build_ids(self.n_chunks, def_rows,
+                                   np.where(ignored[def_ids], -1, def_ids), *self.refs,
+                                   len(self.names))
+
+    def symbols_by_name(self) -> KeyIndex:
+        """As ``_symbols_by_name``: a chunk's own names before its dotted symbol, each
+        key's chunks in row order."""
+        rows = np.concatenate([self.defs[0], self.dotted[0]])
+        ids = np.concatenate([self.defs[1], self.dotted[1]])
+        order = np.lexsort((np.arange(len(rows)), rows))
+        rows, ids = rows[order], ids[order]
+        used = np.unique(ids)
+        if self._keys is None or not np.array_equal(self._keys[0], used):
+            names = list(self.names)  # in id order (the dict only grows)
+            spelled = [names[i] for i in used.tolist()]
+            by_name = sorted(range(len(spelled)), key=spelled.__getitem__)
+            rank = np.full(len(self.names), -1, np.int64)
+            rank[used[np.asarray(by_name, np.int64)]] = np.arange(len(used))
+            self._keys = (used, StringColumn([spelled[k] for k in by_name]), rank)
+        _, keys, rank = self._keys
+        if len(rank) < len(self.names):  # names added since (not among the keys)
+            rank = np.concatenate([rank, np.full(len(self.names) - len(rank), -1, np.int64)])
+        by_key = rank[ids]
+        indptr = np.zeros(len(used) + 1, np.int64)
+        np.cumsum(np.bincount(by_key, minlength=len(used)), out=indptr[1:])
+        return KeyIndex.of_parts(keys, indptr, rows[np.argsort(by_key, kind="stable")])
+
+
+def _dotted(symbols: Sequence[str], rows: Iterable[int]) -> tuple[np.ndarray, list[str]]:
+    """The rows among ``rows`` whose symbol is dotted (``QuerySet.delete``), and those."""
+    pairs = [(i, s) for i in rows if (s := symbols[i]) and "." in s]
+    return np.asarray([i for i, _ in pairs], np.int64), [s for _, s in pairs]
+
+
+def _merged(entries: tuple[np.ndarray, np.ndarray], new_of: np.ndarray,
+            added: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Kept entries moved to their new rows, dropped ones gone, ``added`` (already in
+    new rows) put in row order; a row's entries keep their order."""
+    old_rows, old_ids = entries
+    moved = new_of[old_rows] if len(old_rows) else old_rows
+    kept = moved >= 0
+    rows = np.concatenate([moved[kept], added[0]])
+    ids = np.concatenate([old_ids[kept], added[1]])
+    order = np.argsort(rows, kind="stable")
+    return rows[order], ids[order]
 
 
 def _flat_names(col: Sequence[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:
