@@ -271,15 +271,29 @@ def _floor_zeros(index: Index, fused: np.ndarray) -> np.ndarray:
         return fused
     positive = fused[~zero]
     top = float(positive.min()) * _FLOOR if positive.size else _FLOOR
+    order = _floor_order(index)
+    out = fused.copy()
+    out[zero] = top * order[zero]
+    return out
+
+
+def _floor_order(index: Index) -> np.ndarray:
+    """The order of chunks no signal reached (by kind and role), kept on the index."""
     order = index.__dict__.get("_floor_order")
     if order is None or len(order) != index.n_chunks:
         kinds = np.fromiter((_KIND_PRIOR.get(k, 0.5) for k in index.kinds), np.float32,
                             count=index.n_chunks)
         roles = np.array([1.0, 0.5, 0.8, 0.4], np.float32)[file_roles(index)[index.chunk_file]]
         order = index.__dict__["_floor_order"] = kinds * roles
-    out = fused.copy()
-    out[zero] = top * order[zero]
-    return out
+    return order
+
+
+def prepare(index: Index) -> None:
+    """Make the tables ranking keeps per index (file roles, the prose share, the floor
+    order) now, rather than in the first query after a load or an update."""
+    file_roles(index)
+    prose_share(index)
+    _floor_order(index)
 
 
 def _title(query: str) -> str:

@@ -104,6 +104,7 @@ class LiveIndex:
             self._ready.set()
         if self._packer is not None:
             _warm_up(self._packer)
+            self._prepare()
 
     def _watch(self) -> bool:
         try:
@@ -145,6 +146,21 @@ class LiveIndex:
                         self._packer.refresh(in_memory=True)
                     except Exception:  # noqa: BLE001 - the next call refreshes and reports it
                         self._stale.set()
+                        continue
+                    self._prepare_locked()
+
+    def _prepare(self) -> None:
+        with self._lock:
+            self._prepare_locked()
+
+    def _prepare_locked(self) -> None:
+        """What the next call and the next update would make first, made now, off the
+        calls' path (the lock is held: the tables live on the index)."""
+        assert self._packer is not None
+        try:
+            self._packer.prepare()
+        except Exception:  # noqa: BLE001 - only a head start; queries make what they need
+            log.debug("contextpack: preparing the index failed", exc_info=True)
 
     def run(self, work: Callable[[Packer], T]) -> T:
         """``work`` on an up-to-date packer, under the lock."""
