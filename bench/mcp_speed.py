@@ -20,6 +20,7 @@ full a second time (redundant) and the tokens of distinct chunks received.
     python bench/mcp_speed.py                         # Django 5.0, in a scratch copy
     python bench/mcp_speed.py --repo /path/to/Django-5.0 --scratch /tmp/cp-mcp --out /tmp/mcp.md
     python bench/mcp_speed.py --profile               # also: where one in-process pack spends
+    python bench/mcp_speed.py --old /work/main        # also that checkout's server, same run
 
 REPO is only read: the edits go to a copy in ``--scratch`` (kept, so a rerun finds its index
 warm; the edited files are restored at the end).
@@ -87,12 +88,14 @@ def cli_baseline(copy: Path, runs: int) -> list[float]:
     return out
 
 
-async def measure(copy: Path, runs: int) -> dict[str, Any]:
+async def measure(copy: Path, runs: int, code: Path = HERE.parent,
+                  session: bool = True) -> dict[str, Any]:
+    """The calls' wall times on a server running the contextpack of checkout ``code``."""
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
     params = StdioServerParameters(command=sys.executable, env=env,
                                    args=["-m", "contextpack", "mcp", str(copy), "-q"])
     res: dict[str, Any] = {"pack": [], "search": [], "edit": [], "pack_tokens": []}
@@ -125,7 +128,8 @@ async def measure(copy: Path, runs: int) -> dict[str, Any]:
                                                       "fresh": True})
                 res["edit"].append(time.perf_counter() - t)
                 assert not got.is_error, got.content
-            res["session"] = await scripted_session(client)
+            if session:
+                res["session"] = await scripted_session(client)
     finally:
         for path, data in originals.items():
             (copy / path).write_bytes(data)
@@ -192,7 +196,7 @@ def profile(copy: Path) -> str:
 
 
 def report(res: dict[str, Any], baseline: list[float], args: argparse.Namespace,
-           loads: tuple[str, str], prof: str) -> str:
+           loads: tuple[str, str], prof: str, old: dict[str, Any] | None = None) -> str:
     def row(name: str, values: list[float], target: float | None) -> str:
         m = statistics.median(values)
         met = "" if target is None else ("yes" if m <= target else
@@ -223,6 +227,7 @@ def report(res: dict[str, Any], baseline: list[float], args: argparse.Namespace,
         f"{res['first_result_s']:.1f} s. Packs held the budget: "
         f"{max(res['pack_tokens']):,} tokens at most of {BUDGET:,}.",
         "",
+        *(compared(old, res, args.old) if old else []),
         "## A session of 10 related questions (bulk_create and the INSERT path), 32k each",
         "",
         "| packing | tokens sent | full chunks sent again (tokens) | distinct full chunks "
@@ -240,6 +245,22 @@ def report(res: dict[str, Any], baseline: list[float], args: argparse.Namespace,
     return "\n".join(lines) + "\n"
 
 
+def compared(old: dict[str, Any], new: dict[str, Any], where: str) -> list[str]:
+    """Old server (another checkout) against this one, measured back to back."""
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=where,
+                          capture_output=True, text=True).stdout.strip() or "?"
+    lines = [f"### Against the server of {where} (commit {head}), same run, "
+             "just before", "",
+             "| call | old median | new median | old / new |", "|---|---:|---:|---:|"]
+    for key, label in (("pack", "pack, 32k budget"), ("search", "search, 20 hits"),
+                       ("edit", "first pack after a one-file edit")):
+        a, b = statistics.median(old[key]), statistics.median(new[key])
+        lines.append(f"| {label} | {a:.3f} s | {b:.3f} s | {a / b:.2f}× |")
+    a, b = old["first_result_s"], new["first_result_s"]
+    lines += [f"| server start to first result | {a:.1f} s | {b:.1f} s | {a / b:.2f}× |", ""]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     import anyio
 
@@ -252,6 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "mcp_speed.md"))
     parser.add_argument("--profile", action="store_true",
                         help="also profile one in-process pack (cProfile)")
+    parser.add_argument("--old", metavar="DIR",
+                        help="also measure the server of another checkout (e.g. main), in "
+                             "the same run just before this one, and give the ratios")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     repo = Path(args.repo).resolve()
@@ -263,10 +287,14 @@ def main(argv: list[str] | None = None) -> None:
     start = load()
     print("baseline: contextpack build...", file=sys.stderr)
     baseline = cli_baseline(copy, min(args.runs, 3))
+    old = None
+    if args.old:
+        print(f"the server of {args.old}, over stdio...", file=sys.stderr)
+        old = anyio.run(measure, copy, args.runs, Path(args.old).resolve(), False)
     print("the server, over stdio...", file=sys.stderr)
     res = anyio.run(measure, copy, args.runs)
     prof = profile(copy) if args.profile else ""
-    text = report(res, baseline, args, (start, load()), prof)
+    text = report(res, baseline, args, (start, load()), prof, old)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
