@@ -20,7 +20,7 @@ full a second time (redundant) and the tokens of distinct chunks received.
     python bench/mcp_speed.py                         # Django 5.0, in a scratch copy
     python bench/mcp_speed.py --repo /path/to/Django-5.0 --scratch /tmp/cp-mcp --out /tmp/mcp.md
     python bench/mcp_speed.py --profile               # also: where one in-process pack spends
-    python bench/mcp_speed.py --old /work/main        # also that checkout's server, same run
+    python bench/mcp_speed.py --old /work/main        # that checkout's server alongside
 
 REPO is only read: the edits go to a copy in ``--scratch`` (kept, so a rerun finds its index
 warm; the edited files are restored at the end).
@@ -67,14 +67,18 @@ SESSION = (
 )
 
 
-def prepare(repo: Path, scratch: Path) -> Path:
-    """A copy of ``repo`` under ``scratch`` with its index built (kept between runs)."""
+def prepare(repo: Path, scratch: Path, code: Path = HERE.parent) -> Path:
+    """A copy of ``repo`` under ``scratch`` with its index built (kept between runs) by
+    the contextpack of checkout ``code``."""
     copy = scratch / repo.name
     if not copy.is_dir():
         print(f"copying {repo} to {copy}...", file=sys.stderr)
         shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(".contextpack"))
     print("building the index (warm if it was built before)...", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "contextpack", "index", str(copy), "-q"], check=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
+    subprocess.run([sys.executable, "-m", "contextpack", "index", str(copy), "-q"], check=True,
+                   env=env)
     return copy
 
 
@@ -88,51 +92,71 @@ def cli_baseline(copy: Path, runs: int) -> list[float]:
     return out
 
 
-async def measure(copy: Path, runs: int, code: Path = HERE.parent,
-                  session: bool = True) -> dict[str, Any]:
-    """The calls' wall times on a server running the contextpack of checkout ``code``."""
+async def measure(servers: dict[str, tuple[Path, Path]], runs: int) -> dict[str, Any]:
+    """The calls' wall times on each server (label -> (its copy of the repository, the
+    checkout whose contextpack it runs)), one result per label.
+
+    With two servers their calls alternate (which goes first alternates too), each on its
+    own copy, so that both see the same load; the session runs on "new" only.
+    """
+    from contextlib import AsyncExitStack
+
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
-    params = StdioServerParameters(command=sys.executable, env=env,
-                                   args=["-m", "contextpack", "mcp", str(copy), "-q"])
-    res: dict[str, Any] = {"pack": [], "search": [], "edit": [], "pack_tokens": []}
-    originals = {p: (copy / p).read_bytes() for p in EDITED[:runs]}
-    t0 = time.perf_counter()
+    res: dict[str, dict[str, Any]] = {
+        label: {"pack": [], "search": [], "edit": [], "pack_tokens": []} for label in servers}
+    originals = {label: {p: (copy / p).read_bytes() for p in EDITED[:runs]}
+                 for label, (copy, _) in servers.items()}
+    labels = list(servers)
+
+    def turns(i: int) -> list[str]:
+        return labels if i % 2 == 0 else labels[::-1]
+
     try:
-        async with Client(params, read_timeout_seconds=600) as client:
-            res["connect_s"] = time.perf_counter() - t0
-            while (await client.call_tool("search", {"query": "warm up", "limit": 1})).is_error:
-                pass  # "still being built": the server says so after a while; ask again
-            res["first_result_s"] = time.perf_counter() - t0  # start-up, index load
-            for q in QUERIES[:runs]:
-                t = time.perf_counter()
-                got = await client.call_tool("pack", {"query": q, "budget": BUDGET,
-                                                      "fresh": True})
-                res["pack"].append(time.perf_counter() - t)
-                assert not got.is_error, got.content
-                res["pack_tokens"].append(got.structured_content["tokens"])
-            for q in SEARCHES[:runs]:
-                t = time.perf_counter()
-                got = await client.call_tool("search", {"query": q, "limit": 20})
-                res["search"].append(time.perf_counter() - t)
-                assert not got.is_error, got.content
-            for path, q in zip(EDITED[:runs], QUERIES, strict=False):
-                with open(copy / path, "a", encoding="utf-8") as fh:
-                    fh.write(f"\n# edited by bench/mcp_speed.py at {time.time()}\n")
-                time.sleep(0.5)  # the agent's own turn; the watcher sees the change meanwhile
-                t = time.perf_counter()
-                got = await client.call_tool("pack", {"query": q, "budget": BUDGET,
-                                                      "fresh": True})
-                res["edit"].append(time.perf_counter() - t)
-                assert not got.is_error, got.content
-            if session:
-                res["session"] = await scripted_session(client)
+        async with AsyncExitStack() as stack:
+            clients = {}
+            for label, (copy, code) in servers.items():
+                env = dict(os.environ)
+                env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
+                params = StdioServerParameters(command=sys.executable, env=env,
+                                               args=["-m", "contextpack", "mcp", str(copy), "-q"])
+                t0 = time.perf_counter()
+                client = await stack.enter_async_context(Client(params, read_timeout_seconds=600))
+                while (await client.call_tool("search", {"query": "warm up",
+                                                         "limit": 1})).is_error:
+                    pass  # "still being built": the server says so after a while; ask again
+                res[label]["first_result_s"] = time.perf_counter() - t0  # start-up, index load
+                clients[label] = client
+            for i, q in enumerate(QUERIES[:runs]):
+                for label in turns(i):
+                    t = time.perf_counter()
+                    got = await clients[label].call_tool("pack", {"query": q, "budget": BUDGET,
+                                                                  "fresh": True})
+                    res[label]["pack"].append(time.perf_counter() - t)
+                    assert not got.is_error, got.content
+                    res[label]["pack_tokens"].append(got.structured_content["tokens"])
+            for i, q in enumerate(SEARCHES[:runs]):
+                for label in turns(i):
+                    t = time.perf_counter()
+                    got = await clients[label].call_tool("search", {"query": q, "limit": 20})
+                    res[label]["search"].append(time.perf_counter() - t)
+                    assert not got.is_error, got.content
+            for i, (path, q) in enumerate(zip(EDITED[:runs], QUERIES, strict=False)):
+                for label in turns(i):
+                    with open(servers[label][0] / path, "a", encoding="utf-8") as fh:
+                        fh.write(f"\n# edited by bench/mcp_speed.py at {time.time()}\n")
+                    time.sleep(0.5)  # the agent's own turn; the watcher sees the change
+                    t = time.perf_counter()
+                    got = await clients[label].call_tool("pack", {"query": q, "budget": BUDGET,
+                                                                  "fresh": True})
+                    res[label]["edit"].append(time.perf_counter() - t)
+                    assert not got.is_error, got.content
+            res["new"]["session"] = await scripted_session(clients["new"])
     finally:
-        for path, data in originals.items():
-            (copy / path).write_bytes(data)
+        for label, files in originals.items():
+            for path, data in files.items():
+                (servers[label][0] / path).write_bytes(data)
     return res
 
 
@@ -249,8 +273,8 @@ def compared(old: dict[str, Any], new: dict[str, Any], where: str) -> list[str]:
     """Old server (another checkout) against this one, measured back to back."""
     head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=where,
                           capture_output=True, text=True).stdout.strip() or "?"
-    lines = [f"### Against the server of {where} (commit {head}), same run, "
-             "just before", "",
+    lines = [f"### Against the server of {where} (commit {head}): the same calls, "
+             "alternating with this one's, each server on its own copy", "",
              "| call | old median | new median | old / new |", "|---|---:|---:|---:|"]
     for key, label in (("pack", "pack, 32k budget"), ("search", "search, 20 hits"),
                        ("edit", "first pack after a one-file edit")):
@@ -274,8 +298,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also profile one in-process pack (cProfile)")
     parser.add_argument("--old", metavar="DIR",
-                        help="also measure the server of another checkout (e.g. main), in "
-                             "the same run just before this one, and give the ratios")
+                        help="also measure the server of another checkout (e.g. main), its "
+                             "calls alternating with this one's, and give the ratios")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     repo = Path(args.repo).resolve()
@@ -284,15 +308,16 @@ def main(argv: list[str] | None = None) -> None:
     scratch = Path(args.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     copy = prepare(repo, scratch)
+    servers = {"new": (copy, HERE.parent)}
+    if args.old:  # its own copy: the two servers never see each other's edits
+        servers = {"old": (prepare(repo, scratch / "old", Path(args.old).resolve()),
+                           Path(args.old).resolve()), **servers}
     start = load()
     print("baseline: contextpack build...", file=sys.stderr)
     baseline = cli_baseline(copy, min(args.runs, 3))
-    old = None
-    if args.old:
-        print(f"the server of {args.old}, over stdio...", file=sys.stderr)
-        old = anyio.run(measure, copy, args.runs, Path(args.old).resolve(), False)
-    print("the server, over stdio...", file=sys.stderr)
-    res = anyio.run(measure, copy, args.runs)
+    print(f"the server{'s' if len(servers) > 1 else ''}, over stdio...", file=sys.stderr)
+    both = anyio.run(measure, servers, args.runs)
+    res, old = both["new"], both.get("old")
     prof = profile(copy) if args.profile else ""
     text = report(res, baseline, args, (start, load()), prof, old)
     out = Path(args.out)
