@@ -245,7 +245,7 @@ class Packer:
     def prepare(self) -> None:
         """Make now what the next query and the next in-place refresh would otherwise
         make first (a resident server calls it off any request's path): the tables ranking
-        keeps per index, the vector search index, and each root's per-chunk name ids, with
+        keeps per index, and each root's per-chunk name ids, with
         which ``refresh(in_memory=True)`` updates the graph and name tables for the changed
         files only."""
         from .rank import prepare
@@ -253,7 +253,6 @@ class Packer:
         for index in self._resident.values():
             index.prepare_updates()
         prepare(self.index)
-        self.index.faiss_index()
 
     def pack(self, query: str = "", budget: int | None = None, format: str = "markdown",
              reserve: int | None = None, *,
