@@ -263,3 +263,16 @@ def test_weights_from_the_project_configuration() -> None:
     assert cfg.weights == (("bm25", 2.0), ("graph", 0.5))
     with pytest.raises(ConfigError, match="'weights' must be a table of numbers"):
         parse_config({"weights": {"graph": "high"}}, ".contextpack.toml")
+
+
+def test_graph_unique_equals_numpy_unique() -> None:
+    """The packed sort that merges the graph's edges gives np.unique's keys and inverse."""
+    rng = np.random.default_rng(2)
+    for n, m in ((1, 0), (2, 5), (40, 3000), (5000, 20000)):
+        keys = rng.integers(0, n * n, m).astype(np.int64)
+        want_keys, want_inv = np.unique(keys, return_inverse=True)
+        got_keys, got_inv = graph_mod._unique(keys, n * n)
+        assert np.array_equal(got_keys, want_keys) and np.array_equal(got_inv, want_inv.ravel())
+    # keys too wide to pack with their positions: numpy's own
+    wide = np.array([2**61, 5, 2**61, 7], np.int64)
+    assert np.array_equal(graph_mod._unique(wide, 2**62)[1], np.unique(wide, return_inverse=True)[1])
