@@ -85,7 +85,7 @@ class StringColumn(Sequence[str]):
     def concat(self, other: StringColumn) -> StringColumn:
         """This column followed by ``other``, joined as blobs (nothing is decoded)."""
         out = StringColumn()
-        out._blob = bytes(self._blob) + bytes(other._blob)
+        out._blob = b"".join((self._blob, other._blob))  # one copy, not three
         out._offsets = np.concatenate([self._offsets, other._offsets[1:] + self._offsets[-1]])
         return out
 
@@ -99,7 +99,8 @@ class StringColumn(Sequence[str]):
         cut = np.flatnonzero(np.diff(rows) != 1) + 1
         first = np.concatenate([[0], cut])
         last = np.concatenate([cut, [len(rows)]]) - 1
-        out._blob = b"".join(self._blob[a:b] for a, b in
+        blob = memoryview(self._blob)  # slices of a view are not copies
+        out._blob = b"".join(blob[a:b] for a, b in
                              zip(starts[first].tolist(), ends[last].tolist(), strict=True))
         out._offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(ends - starts, out=out._offsets[1:])
