@@ -106,7 +106,7 @@ async def measure(servers: dict[str, tuple[Path, Path]], runs: int) -> dict[str,
 
     res: dict[str, dict[str, Any]] = {
         label: {"pack": [], "search": [], "edit": [], "pack_tokens": []} for label in servers}
-    originals = {label: {p: (copy / p).read_bytes() for p in EDITED[:runs]}
+    originals = {label: {p: (copy / p).read_bytes() for p in EDITED}
                  for label, (copy, _) in servers.items()}
     labels = list(servers)
 
@@ -142,7 +142,8 @@ async def measure(servers: dict[str, tuple[Path, Path]], runs: int) -> dict[str,
                     got = await clients[label].call_tool("search", {"query": q, "limit": 20})
                     res[label]["search"].append(time.perf_counter() - t)
                     assert not got.is_error, got.content
-            for i, (path, q) in enumerate(zip(EDITED[:runs], QUERIES, strict=False)):
+            for i in range(runs):  # the files in turn, again from the first after the last
+                path, q = EDITED[i % len(EDITED)], QUERIES[i % len(QUERIES)]
                 for label in turns(i):
                     with open(servers[label][0] / path, "a", encoding="utf-8") as fh:
                         fh.write(f"\n# edited by bench/mcp_speed.py at {time.time()}\n")
