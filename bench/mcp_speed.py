@@ -196,6 +196,7 @@ def profile(copy: Path) -> str:
     from contextpack import Packer
 
     packer = Packer(str(copy))
+    packer.prepare()  # as the server does after loading: the next update is incremental
     packer.pack(QUERIES[0], BUDGET)
     prof = cProfile.Profile()
     prof.enable()
