@@ -153,6 +153,7 @@ async def measure(servers: dict[str, tuple[Path, Path]], runs: int) -> dict[str,
                                                                   "fresh": True})
                     res[label]["edit"].append(time.perf_counter() - t)
                     assert not got.is_error, got.content
+                    time.sleep(1.0)  # whatever the server does after answering ends first
             res["new"]["session"] = await scripted_session(clients["new"])
     finally:
         for label, files in originals.items():
@@ -278,12 +279,17 @@ def compared(old: dict[str, Any], new: dict[str, Any], where: str) -> list[str]:
     lines = [f"### Against the server of {where} (commit {head}): the same calls, "
              "alternating with this one's, each server on its own copy", "",
              "| call | old median | new median | old / new |", "|---|---:|---:|---:|"]
+    raw: list[str] = []
     for key, label in (("pack", "pack, 32k budget"), ("search", "search, 20 hits"),
                        ("edit", "first pack after a one-file edit")):
         a, b = statistics.median(old[key]), statistics.median(new[key])
         lines.append(f"| {label} | {a:.3f} s | {b:.3f} s | {a / b:.2f}× |")
+        raw.append(f"{label}: old {' '.join(f'{x:.2f}' for x in old[key])}; "
+                   f"new {' '.join(f'{x:.2f}' for x in new[key])}")
     a, b = old["first_result_s"], new["first_result_s"]
-    lines += [f"| server start to first result | {a:.1f} s | {b:.1f} s | {a / b:.2f}× |", ""]
+    lines += [f"| server start to first result | {a:.1f} s | {b:.1f} s | {a / b:.2f}× |", "",
+              "Each call, in order (seconds; the pair of a round alternates who goes first):",
+              "", *(f"- {r}" for r in raw), ""]
     return lines
 
 
