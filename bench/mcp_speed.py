@@ -195,9 +195,11 @@ def profile(copy: Path) -> str:
     import pstats
 
     from contextpack import Packer
+    from contextpack.serve import _warm_up
 
     packer = Packer(str(copy))
-    packer.prepare()  # as the server does after loading: the next update is incremental
+    _warm_up(packer)  # as the server does after loading (the secret scanner's plugins...)
+    packer.prepare()  # ...and the next update is incremental
     packer.pack(QUERIES[0], BUDGET)
     prof = cProfile.Profile()
     prof.enable()
