@@ -146,7 +146,7 @@ def fit(
     # the blocks' memoised counts; the choice is then counted whole.
     room = limit - floor - 12
     best: tuple[list[Item], str, Header] | None = None
-    chunks = _Chunks(index)
+    chunks = _Chunks.of(index)
     if not options.fill:
         def attempt(chosen: list[_Cand]) -> tuple[list[Item], str, Header]:
             items = _items(chunks, chosen)
@@ -352,18 +352,10 @@ def _candidate(index: Index, r: int, score: float, value: float, options: PackOp
                closure: float = 0.0) -> _Cand:
     """A chunk's views with their estimated costs; ``closure`` raises its skeleton's value
     (a signature something better relies on)."""
-    f = int(index.chunk_file[r])
-    kind = index.kinds[r]
-    label = f"L{index.starts[r]}-{index.ends[r]} {kind} {index.symbols[r]}"
-    if index.part[r][0]:
-        label += " (part 10/10)"
-    context = index.contexts[r]
-    overhead = estimate_tokens(label) + (len(context) // 4 + 2 if context else 0) + 6
+    kind, path, label_tokens, full_cost, skel_cost = _row_costs(index, r)
     opts: list[tuple[View, int, float]] = []
     if options.mentions:
-        opts.append(("mention", estimate_tokens(label) + 5, value * options.mention_value))
-    full_cost = int(index.tok_full[r]) + overhead
-    skel_cost = int(index.tok_skel[r]) + overhead
+        opts.append(("mention", label_tokens + 5, value * options.mention_value))
     if options.length_power:
         value *= (max(full_cost, 20) / _TYPICAL_TOKENS) ** options.length_power
     skel_value = max(value * options.skeleton_value.get(kind, 0.3), closure)
@@ -371,7 +363,27 @@ def _candidate(index: Index, r: int, score: float, value: float, options: PackOp
         opts.append(("skeleton", skel_cost, skel_value))
     opts.append(("full", full_cost, max(value, skel_value)))
     opts.sort(key=lambda o: o[1])
-    return _Cand(r, index.paths[f], score, value, opts)
+    return _Cand(r, path, score, value, opts)
+
+
+def _row_costs(index: Index, r: int) -> tuple[str, str, int, int, int]:
+    """A chunk's kind, path, label estimate and the estimated costs of its full and
+    skeleton views: the same for every query, so kept per index (a query-time cache,
+    dropped when the index changes)."""
+    memo: dict[int, tuple[str, str, int, int, int]] | None = index.__dict__.get("_row_costs")
+    if memo is None:
+        memo = index.__dict__["_row_costs"] = {}
+    got = memo.get(r)
+    if got is None:
+        kind = index.kinds[r]
+        label = f"L{index.starts[r]}-{index.ends[r]} {kind} {index.symbols[r]}"
+        if index.part[r][0]:
+            label += " (part 10/10)"
+        context = index.contexts[r]
+        overhead = estimate_tokens(label) + (len(context) // 4 + 2 if context else 0) + 6
+        got = memo[r] = (kind, index.paths[int(index.chunk_file[r])], estimate_tokens(label),
+                         int(index.tok_full[r]) + overhead, int(index.tok_skel[r]) + overhead)
+    return got
 
 
 def _add_closure(index: Index, ranking: Ranking, cands: list[_Cand], options: PackOptions,
@@ -547,12 +559,25 @@ def _greedy(cands: list[_Cand], room: int, renderer: Renderer,
 
 class _Chunks:
     """Chunk objects by row as packed (secrets found in other files scrubbed, see
-    ``_chunk``), built once: rounds of fitting choose mostly the same."""
+    ``_chunk``), built once: rounds of fitting choose mostly the same, and so do the
+    packs of related questions (``of`` keeps one per index)."""
+
+    LIMIT = 20_000  # chunks remembered per index; then it starts over
 
     def __init__(self, index: Index) -> None:
         self.index = index
         self.scrub = Scrubber.of(index.redactions)
         self.memo: dict[int, Chunk] = {}
+
+    @classmethod
+    def of(cls, index: Index) -> _Chunks:
+        """The index's own (a query-time cache, dropped when the index changes)."""
+        got = index.__dict__.get("_chunks")
+        if not isinstance(got, cls) or got.index is not index:
+            got = index.__dict__["_chunks"] = cls(index)
+        if len(got.memo) > cls.LIMIT:
+            got.memo.clear()
+        return got
 
     def __call__(self, row: int) -> Chunk:
         chunk = self.memo.get(row)
@@ -729,7 +754,7 @@ def _everything(index: Index, ranking: Ranking, limit: int, floor: int,
     estimate = floor + source + _WHOLE_FILE_FRAMING * index.n_files
     if estimate > limit or not rows:
         return None
-    chunks = _Chunks(index)
+    chunks = _Chunks.of(index)
     items = [Item(chunks(r), "full", int(index.tok_full[r]), float(scores[r]),
                   metadata={"value": float(scores[r]), "row": r},
                   reason=f"score {float(scores[r]):.3f}; everything fits the budget")
