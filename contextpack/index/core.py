@@ -317,6 +317,8 @@ class Index:
                                          for t in self.texts), np.uint32, count=self.n_chunks)
         self.chunk_bm25 = BM25(self.chunk_terms)
         self.file_bm25 = BM25(self.file_terms)
+        for name in [k for k in self.__dict__ if k.startswith("_")]:
+            del self.__dict__[name]  # query-time caches of the rows as they were
         if state is not None:
             state.paths = list(self.paths)
             self.names_state = state
