@@ -8,6 +8,7 @@ nodes (namespaces and bodies we look through).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 FS = frozenset
@@ -193,6 +194,29 @@ def looks_like_rst(text: str) -> bool:
     return False
 
 
+#: Lines only C++ writes (comments stripped first): C's grammar reads a header holding
+#: them as one long error, so its classes, namespaces and templates would be lost.
+_CPP_LINE = re.compile(
+    r"^[ \t]*(?:namespace(?:[ \t]+[\w:]+)?[ \t]*\{"  # namespace x {
+    r"|template[ \t]*<"  # template <typename T>
+    r"|(?:class|struct)[ \t]+(?:\w+[ \t]+)*\w+[ \t]*(?:final[ \t]*)?:[ \t]*"
+    r"(?:public|protected|private|virtual)\b"  # class X : public Y
+    r"|class[ \t]+(?:\w+[ \t]+)*\w+[ \t]*(?:final[ \t]*)?\{?[ \t]*$"  # class X {
+    r"|(?:public|protected|private)[ \t]*:"  # access labels
+    r"|using[ \t]+(?:namespace[ \t]+)?[\w:]+[ \t]*[=;]"  # using namespace std;
+    r"|#[ \t]*include[ \t]*<[a-z_]+>)"  # <string>, <vector>: headers without .h
+    r"|\b[A-Za-z_]\w*::~?[A-Za-z_]",  # qualified names: std::string, X::method
+    re.MULTILINE)
+#: Comments and string literals, where C++ words may appear in a C file.
+_C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"", re.DOTALL)
+
+
+def looks_like_cpp(text: str) -> bool:
+    """A ``.h`` header that holds C++ (classes, namespaces, templates), judged on its
+    first 64 KB with comments and strings removed."""
+    return _CPP_LINE.search(_C_COMMENT.sub(" ", text[:65536])) is not None
+
+
 def language_for_path(path: str, text: str = "") -> str:
     """The chunker language for a file: by extension, name or shebang; else "other"."""
     name = path.rsplit("/", 1)[-1]
@@ -203,6 +227,8 @@ def language_for_path(path: str, text: str = "") -> str:
         lang = EXTENSIONS.get(name[dot:].lower())
         if lang == "text" and text and looks_like_rst(text):
             return "rst"
+        if lang == "c" and name[dot:].lower() == ".h" and text and looks_like_cpp(text):
+            return "cpp"
         if lang:
             return lang
     if text.startswith("#!"):

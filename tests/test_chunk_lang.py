@@ -1,0 +1,112 @@
+"""Language detection and parse recovery: C++ in ``.h`` headers, and files where one
+statement the grammar does not know would turn the whole file into line windows."""
+
+from __future__ import annotations
+
+from contextpack.chunk import chunk_source, language_for_path
+from contextpack.chunk.code import _mostly_errors, _parser
+from contextpack.types import SourceFile, digest
+
+CPP_HEADER = """\
+#ifndef WIDGET_H
+#define WIDGET_H
+#include <string>
+
+namespace ui {
+
+/// A thing on the screen.
+class Widget : public Base
+{
+public:
+    explicit Widget(const std::string& name) : name_(name) {}
+    int Width() const { return width_; }
+
+private:
+    std::string name_;
+    int width_ = 0;
+};
+
+}  // namespace ui
+#endif
+"""
+
+C_HEADER = """\
+#ifndef POINT_H
+#define POINT_H
+/* Not C++: a comment saying class Foo : public Bar and std::string */
+typedef struct point { int x; int y; } point_t;
+static const char *sep = "a::b";
+int point_add(point_t a, point_t b);
+#endif
+"""
+
+
+def _src(path: str, text: str, language: str) -> SourceFile:
+    return SourceFile(path, text, language, digest(text), len(text))
+
+
+def test_header_holding_cpp_is_parsed_as_cpp() -> None:
+    assert language_for_path("include/ui/widget.h", CPP_HEADER) == "cpp"
+    chunks = chunk_source(_src("widget.h", CPP_HEADER, "cpp"))
+    found = {(c.symbol, c.kind) for c in chunks}
+    assert ("ui.Widget", "class") in found or ("Widget", "class") in found, found
+    assert any(s.endswith("Widget.Width") and k == "method" for s, k in found), found
+
+
+def test_plain_c_header_stays_c() -> None:
+    # C++ words inside comments and string literals do not count
+    assert language_for_path("point.h", C_HEADER) == "c"
+    assert language_for_path("point.c", CPP_HEADER) == "c"  # only .h is judged by content
+    assert language_for_path("point.h") == "c"
+
+
+STAMP_CS = """\
+using System;
+
+namespace Demo
+{
+\tpublic struct Stamp
+\t{
+\t\tint d;
+
+\t\tpublic uint Unix
+\t\t{
+\t\t\tget {
+\t\t\t\tuint t = 0;
+\t\t\t\tfixed (int* ip = &d) {
+\t\t\t\t\tt = *(uint*)ip;
+\t\t\t\t}
+\t\t\t\treturn t;
+\t\t\t} set {
+\t\t\t\tfixed (int* ip = &d) {
+\t\t\t\t\t*(uint*)ip = value;
+\t\t\t\t}
+\t\t\t}
+\t\t}
+\t}
+
+\tpublic class Clock
+\t{
+\t\tpublic static Stamp Now()
+\t\t{
+\t\t\treturn new Stamp();
+\t\t}
+\t}
+}
+"""
+
+
+def test_one_unknown_statement_does_not_lose_the_file_structure() -> None:
+    # the grammar reads `*(uint*)ip = value;` as an error that swallows the namespace
+    root = _parser("csharp").parse(STAMP_CS.encode()).root_node
+    assert _mostly_errors(root, len(STAMP_CS))
+    chunks = chunk_source(_src("Stamp.cs", STAMP_CS, "csharp"))
+    found = {(c.symbol, c.kind) for c in chunks}
+    assert ("Clock.Now", "method") in found, found
+    assert ("Stamp.Unix", "method") in found, found
+    assert not any(c.kind == "lines" for c in chunks)
+    lines = STAMP_CS.split("\n")
+    for c in chunks:  # the text is the file's own, blanked lines included
+        assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
+    unix = next(c for c in chunks if c.symbol == "Stamp.Unix")
+    assert "*(uint*)ip = value;" in unix.text
