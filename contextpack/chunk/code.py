@@ -469,7 +469,9 @@ def chunk_code(src: SourceFile, max_chars: int) -> list[Chunk] | None:
     root = tree.root_node
     lines = src.text.split("\n")
     if root.has_error and _mostly_errors(root, len(data)):
-        return None
+        root = _repaired(spec.grammar, data)
+        if root is None:
+            return None
     defs = _collect(root, spec, lines)
     owner = [-1] * len(lines)
     for i, d in enumerate(defs):  # parents come before members, so members win
@@ -493,6 +495,55 @@ def chunk_code(src: SourceFile, max_chars: int) -> list[Chunk] | None:
                                       refs_by_row, members))
         row = end + 1
     return chunks
+
+
+REPAIR_ROUNDS = 8
+
+
+def _repaired(grammar: str, data: bytes) -> Any:
+    """A syntax tree for a file whose parse is mostly errors, or None.
+
+    One statement the grammar does not know (a C# pointer cast ``*(uint*)p = x``, a
+    macro) can make the whole file one error node. Each round blanks, with spaces, the
+    lines where the innermost errors start, if their brackets balance (so the nesting
+    around them stands), and parses again. Offsets and rows are unchanged, so the tree
+    still describes the original text, minus those lines' references."""
+    buf = bytearray(data)
+    starts = [0] + [i + 1 for i, b in enumerate(data) if b == 0x0A]
+    for _ in range(REPAIR_ROUNDS):
+        root = _parser(grammar).parse(bytes(buf)).root_node
+        if not root.has_error:
+            return root
+        rows = {n.start_point[0] for n in _innermost_errors(root)}
+        blanked = False
+        for row in rows:
+            a = starts[row]
+            b = starts[row + 1] - 1 if row + 1 < len(starts) else len(buf)
+            if _balanced(bytes(buf[a:b])) and buf[a:b].strip():
+                buf[a:b] = b" " * (b - a)
+                blanked = True
+        if not blanked:
+            break
+    root = _parser(grammar).parse(bytes(buf)).root_node
+    return None if root.has_error and _mostly_errors(root, len(data)) else root
+
+
+def _innermost_errors(root: Any) -> list[Any]:
+    """ERROR nodes with no error below them: where the parser first lost its way."""
+    out = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kids = [c for c in node.children if c.has_error]
+        if node.type == "ERROR" and not kids:
+            out.append(node)
+        stack.extend(kids)
+    return out
+
+
+def _balanced(line: bytes) -> bool:
+    return all(line.count(a) == line.count(b) for a, b in (
+        (b"{", b"}"), (b"(", b")"), (b"[", b"]")))
 
 
 def _mostly_errors(root: Any, size: int) -> bool:
