@@ -110,3 +110,44 @@ def test_one_unknown_statement_does_not_lose_the_file_structure() -> None:
         assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
     unix = next(c for c in chunks if c.symbol == "Stamp.Unix")
     assert "*(uint*)ip = value;" in unix.text
+
+
+EXPORTED_CPP = """\
+#include <string>
+namespace spdlog {
+class SPDLOG_API logger;
+
+class SPDLOG_API logger final : public base
+{
+public:
+    explicit logger(std::string name);
+    void flush() { sink_->flush(); }
+};
+
+SPDLOG_INLINE const std::string &logger::name() const
+{
+    return name_;
+}
+
+SPDLOG_INLINE logger &logger::operator=(logger other) SPDLOG_NOEXCEPT
+{
+    this->swap(other);
+    return *this;
+}
+}  // namespace spdlog
+"""
+
+
+def test_cpp_export_and_inline_macros_do_not_hide_classes_and_functions() -> None:
+    chunks = chunk_source(_src("logger.h", EXPORTED_CPP, "cpp"))
+    found = {(c.symbol, c.kind, c.start_line) for c in chunks}
+    assert ("logger", "class", 5) in found, found  # not a function named `logger`
+    assert ("logger.flush", "method", 9) in found, found
+    assert ("logger::name", "function", 12) in found, found  # not `std::string`
+    assert ("logger::operator=", "function", 17) in found, found
+    assert not any(c.start_line == 3 for c in chunks if c.kind == "class")  # a declaration
+    lines = EXPORTED_CPP.split("\n")
+    for c in chunks:  # the macros are blanked for the parser only
+        assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
+    assert "SPDLOG_INLINE const std::string &logger::name() const" in \
+        next(c.text for c in chunks if c.symbol == "logger::name")

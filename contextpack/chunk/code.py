@@ -9,6 +9,7 @@ Oversized chunks are cut at statement boundaries.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -84,7 +85,11 @@ def _name(node: Any, spec: CodeSpec) -> str:
             for child in decl.named_children:
                 if child.type in _DECLARATOR_NAMES:
                     return _plain_name(child)
-            break
+            # C++ `T &f()`: a reference declarator holds the function's without a field
+            inner = next((c for c in decl.named_children if c.type.endswith("declarator")),
+                         None)
+            if inner is None:
+                break
         decl = inner
         depth += 1
     n = node.child_by_field_name("type")  # rust: `impl Trait for Type`
@@ -291,6 +296,8 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                     name = f"{recv}.{name}" if recv else name
                     kind = "method"
             elif target.type in spec.containers:
+                if spec.grammar == "cpp" and target.child_by_field_name("body") is None:
+                    continue  # `class X;` declares, `friend class X;` names: no definition
                 kind = "class"
                 name = _name(target, spec)
             elif target.type in spec.types:
@@ -465,7 +472,7 @@ def chunk_code(src: SourceFile, max_chars: int) -> list[Chunk] | None:
     """Chunk one code file, or None when tree-sitter cannot make sense of it."""
     spec = CODE_SPECS[src.language]
     data = src.text.encode("utf-8", "surrogatepass")
-    tree = _parser(spec.grammar).parse(data)
+    tree = _parser(spec.grammar).parse(_without_macros(data, spec.grammar))
     root = tree.root_node
     lines = src.text.split("\n")
     if root.has_error and _mostly_errors(root, len(data)):
@@ -497,6 +504,34 @@ def chunk_code(src: SourceFile, max_chars: int) -> list[Chunk] | None:
     return chunks
 
 
+#: C and C++ macros where the grammar expects none: an export macro between ``class`` and
+#: the name (``class SPDLOG_API logger``: read as a function), an attribute macro before a
+#: definition's type or qualified name (``SPDLOG_INLINE void logger::flush()``) and one
+#: after its parameters (``) SPDLOG_NOEXCEPT {``). All-capital words only.
+_MACRO = rb"([A-Z][A-Z0-9_]{2,})"
+_FUNC_NAME = rb"~?[A-Za-z_][\w:]*(?:operator[ \t]*[^\s(]{1,3})?[ \t]*\("
+_MACRO_SLOTS = re.compile(
+    rb"^[ \t]*(?:template[ \t]*<[^>\n]*>[ \t]*)?(?:class|struct|union)[ \t]+" + _MACRO
+    + rb"[ \t]+(?=[A-Za-z_]\w*[ \t]*(?:final\b|:|\{|$))"
+    rb"|^[ \t]*" + _MACRO + rb"[ \t]+(?=(?:[A-Za-z_][\w:<>,]*[ \t*&]+){1,6}" + _FUNC_NAME
+    + rb"|[A-Za-z_]\w*::" + _FUNC_NAME + rb")"
+    rb"|\)[ \t]*(?:const[ \t]*)?" + _MACRO + rb"[ \t]*(?=\{|:|$)",
+    re.MULTILINE)
+
+
+def _without_macros(data: bytes, grammar: str) -> bytes:
+    """The text to parse: C and C++ with such macros blanked (spaces of the same length,
+    so every offset and row still points into the original text)."""
+    if grammar not in ("c", "cpp") or not _MACRO_SLOTS.search(data):
+        return data
+    buf = bytearray(data)
+    for m in _MACRO_SLOTS.finditer(data):
+        for g in range(1, 4):
+            if m.start(g) >= 0:
+                buf[m.start(g) : m.end(g)] = b" " * (m.end(g) - m.start(g))
+    return bytes(buf)
+
+
 REPAIR_ROUNDS = 8
 
 
@@ -508,7 +543,7 @@ def _repaired(grammar: str, data: bytes) -> Any:
     lines where the innermost errors start, if their brackets balance (so the nesting
     around them stands), and parses again. Offsets and rows are unchanged, so the tree
     still describes the original text, minus those lines' references."""
-    buf = bytearray(data)
+    buf = bytearray(_without_macros(data, grammar))
     starts = [0] + [i + 1 for i, b in enumerate(data) if b == 0x0A]
     for _ in range(REPAIR_ROUNDS):
         root = _parser(grammar).parse(bytes(buf)).root_node
