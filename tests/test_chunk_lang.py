@@ -112,6 +112,41 @@ def test_one_unknown_statement_does_not_lose_the_file_structure() -> None:
     assert "*(uint*)ip = value;" in unix.text
 
 
+def _long_java_method(steps: int) -> str:
+    body = "\n".join(
+        f"        if (status == {i}) {{\n            log(\"step {i} of the request\");\n"
+        f"            retries += {i};\n        }}" for i in range(steps))
+    return (f"public class Client {{\n    /** Runs the request. */\n"
+            f"    public Response execute(Request req) throws IOException {{\n"
+            f"        int retries = 0;\n{body}\n        return new Response(retries);\n"
+            f"    }}\n}}\n")
+
+
+def test_long_method_is_cut_into_parts_that_carry_its_signature() -> None:
+    text = _long_java_method(40)  # 160 lines of body
+    chunks = chunk_source(_src("Client.java", text, "java"))
+    parts = [c for c in chunks if c.symbol == "Client.execute"]
+    assert len(parts) >= 3
+    assert [c.part for c in parts] == list(range(1, len(parts) + 1))
+    assert all(len(c.text) <= 1800 for c in parts)
+    assert parts[0].text.lstrip().startswith("/** Runs the request. */")
+    signature = "    public Response execute(Request req) throws IOException {"
+    assert signature not in parts[0].context
+    for c in parts[1:]:
+        assert c.context.split("\n") == ["public class Client {", signature]
+    covered = {n for c in parts for n in range(c.start_line, c.end_line + 1)}
+    assert covered >= set(range(parts[0].start_line, parts[-1].end_line + 1)) - {
+        n for n in range(1, text.count("\n") + 1) if not text.split("\n")[n - 1].strip()}
+
+
+def test_python_functions_stay_whole_up_to_the_chunk_limit() -> None:
+    body = "\n".join(f"    if status == {i}:\n        retries += {i}" for i in range(40))
+    text = f"def execute(req):\n    retries = 0\n{body}\n    return retries\n"
+    assert 1600 < len(text) < 4000
+    chunks = chunk_source(_src("client.py", text, "python"))
+    assert [(c.symbol, c.part) for c in chunks] == [("execute", 0)]
+
+
 EXPORTED_CPP = """\
 #include <string>
 namespace spdlog {

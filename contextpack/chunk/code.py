@@ -625,10 +625,16 @@ def _run_chunks(
         context = "\n".join(d.context)
         parent = defs[d.parent].qual if d.parent >= 0 else ""
         cut_node = d.body if d.body is not None else d.node
-    pieces = split_run(lines, start, end, max_chars, lambda: _statement_rows(cut_node, 40))
+    limit = min(max_chars, spec.part_chars) if spec.part_chars else max_chars
+    rows_limit = 40 if limit == max_chars else 10
+    pieces = split_run(lines, start, end, limit, lambda: _statement_rows(cut_node, rows_limit))
     out = []
     for k, (s, e) in enumerate(pieces, 1):
         text = "\n".join(lines[s : e + 1])
+        part_context = context
+        if d is not None and k > 1 and d.kind != "constant":
+            # a later part shows the signature it belongs to, as a member shows its class
+            part_context = "\n".join([*d.context, _signature(d, lines)])
         if d is not None and d.kind != "constant" and k == 1 and (
                 d.start == s or s <= d.node.start_point[0] <= e):
             skeleton = _skeleton(d, lines, spec, s, e)
@@ -655,7 +661,7 @@ def _run_chunks(
                 language=src.language,
                 text=text,
                 skeleton=skeleton,
-                context=context,
+                context=part_context,
                 parent=parent,
                 part=k if len(pieces) > 1 else 0,
                 parts=len(pieces) if len(pieces) > 1 else 0,
@@ -664,6 +670,11 @@ def _run_chunks(
             )
         )
     return out
+
+
+def _signature(d: _Def, lines: list[str]) -> str:
+    """A definition's header lines (``def f(a, b):``, ``class X extends Y {``)."""
+    return "\n".join(lines[d.node.start_point[0] : d.header_end + 1])
 
 
 _IMPORT_PREFIXES = ("import ", "from ", "#include", "use ", "using ", "package ", "require",
