@@ -186,3 +186,11 @@ def test_cpp_export_and_inline_macros_do_not_hide_classes_and_functions() -> Non
         assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
     assert "SPDLOG_INLINE const std::string &logger::name() const" in \
         next(c.text for c in chunks if c.symbol == "logger::name")
+
+
+def test_access_labels_alone_are_no_chunk() -> None:
+    text = ("class Pool\n{\npublic:\n    int Size() const {\n        return size_;\n    }\n"
+            "private:\n    void Grow() {\n        size_ *= 2;\n    }\n};\n")
+    chunks = chunk_source(_src("pool.h", text, "cpp"))
+    assert [c.text.strip() for c in chunks if c.kind == "class"] == ["class Pool\n{\npublic:"]
+    assert {c.symbol for c in chunks if c.kind == "method"} == {"Pool.Size", "Pool.Grow"}

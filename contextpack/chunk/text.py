@@ -10,8 +10,10 @@ from ..types import Chunk, SourceFile
 WINDOW_LINES = 60
 
 
-# Lines that only close a block carry no content of their own.
-CLOSERS = frozenset({"end", "end;", "end.", "fi", "done", "esac", "endif", "endfor", "endwhile"})
+# Lines that only close a block, or only open a C++ access section, carry no content of
+# their own: a chunk of nothing but `public:` between two methods is not worth an item.
+CLOSERS = frozenset({"end", "end;", "end.", "fi", "done", "esac", "endif", "endfor", "endwhile",
+                     "public:", "private:", "protected:"})
 
 
 def has_content(lines: list[str], start: int, end: int) -> bool:
