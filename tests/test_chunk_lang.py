@@ -178,14 +178,24 @@ def test_cpp_export_and_inline_macros_do_not_hide_classes_and_functions() -> Non
     found = {(c.symbol, c.kind, c.start_line) for c in chunks}
     assert ("logger", "class", 5) in found, found  # not a function named `logger`
     assert ("logger.flush", "method", 9) in found, found
-    assert ("logger::name", "function", 12) in found, found  # not `std::string`
-    assert ("logger::operator=", "function", 17) in found, found
+    assert ("logger.name", "method", 12) in found, found  # not `std::string`
+    assert ("logger.operator=", "method", 17) in found, found
     assert not any(c.start_line == 3 for c in chunks if c.kind == "class")  # a declaration
     lines = EXPORTED_CPP.split("\n")
     for c in chunks:  # the macros are blanked for the parser only
         assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
     assert "SPDLOG_INLINE const std::string &logger::name() const" in \
-        next(c.text for c in chunks if c.symbol == "logger::name")
+        next(c.text for c in chunks if c.symbol == "logger.name")
+
+
+def test_cpp_method_defined_outside_its_class_is_named_as_a_method() -> None:
+    text = ("namespace ui {\nint Widget::Width() const\n{\n    return width_;\n}\n"
+            "template <typename T>\nvoid Pool<T>::Grow()\n{\n    size_ *= 2;\n}\n}\n")
+    chunks = {c.symbol: c for c in chunk_source(_src("widget.cpp", text, "cpp"))}
+    width = chunks["Widget.Width"]
+    assert (width.kind, width.parent, width.defs) == ("method", "Widget", ("Width",))
+    grow = chunks["Pool.Grow"]
+    assert (grow.kind, grow.parent, grow.defs) == ("method", "Pool", ("Grow",))
 
 
 def test_access_labels_alone_are_no_chunk() -> None:

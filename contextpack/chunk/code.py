@@ -36,6 +36,7 @@ class _Def:
     context: list[str] = field(default_factory=list)
     header_end: int = 0  # last row of the signature
     names: tuple[str, ...] = ()  # what a constant block declares
+    scope: str = ""  # C++ `Class::method` defined outside its class: the class
 
 
 @cache
@@ -67,6 +68,7 @@ def _end_row(node: Any) -> int:
     return row
 
 
+_TEMPLATE_ARGS = re.compile(r"<[^<>]*(?:<[^<>]*>[^<>]*)*>")
 _DECLARATOR_NAMES = ("identifier", "field_identifier", "qualified_identifier",
                      "destructor_name", "operator_name", "type_identifier")
 
@@ -295,6 +297,11 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                     recv = _go_receiver(target)
                     name = f"{recv}.{name}" if recv else name
                     kind = "method"
+                elif spec.grammar == "cpp" and "::" in name and parent < 0:
+                    # `void Logger::flush()` is Logger's method, named as one defined inside
+                    name = ".".join(_TEMPLATE_ARGS.sub("", p).strip() or p
+                                    for p in name.split("::"))
+                    kind = "method"
             elif target.type in spec.containers:
                 if spec.grammar == "cpp" and target.child_by_field_name("body") is None:
                     continue  # `class X;` declares, `friend class X;` names: no definition
@@ -334,8 +341,9 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                 sig_node = value
                 body = value if value.type == "object" else value.child_by_field_name("body")
             qual = f"{prefix}{name}" if name else prefix.rstrip(".") or "<anonymous>"
+            scope = ""
             if kind in ("function", "method", "class") and "." in name and not prefix:
-                name = name.rsplit(".", 1)[-1]  # `X.prototype.y`: symbol X.y, defines y
+                scope, name = name.rsplit(".", 1)  # `X.prototype.y`: symbol X.y, defines y
             d = _Def(
                 node=outer,
                 kind=kind,
@@ -346,6 +354,7 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                 end=_end_row(outer),
                 body=body,
                 names=names,
+                scope=scope if spec.grammar == "cpp" else "",
             )
             d.header_end = _header_end(sig_node, body)
             if parent >= 0:
@@ -623,7 +632,7 @@ def _run_chunks(
     else:
         kind, symbol = d.kind, d.qual
         context = "\n".join(d.context)
-        parent = defs[d.parent].qual if d.parent >= 0 else ""
+        parent = defs[d.parent].qual if d.parent >= 0 else d.scope
         cut_node = d.body if d.body is not None else d.node
     limit = min(max_chars, spec.part_chars) if spec.part_chars else max_chars
     rows_limit = 40 if limit == max_chars else 10
