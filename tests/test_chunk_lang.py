@@ -204,3 +204,15 @@ def test_access_labels_alone_are_no_chunk() -> None:
     chunks = chunk_source(_src("pool.h", text, "cpp"))
     assert [c.text.strip() for c in chunks if c.kind == "class"] == ["class Pool\n{\npublic:"]
     assert {c.symbol for c in chunks if c.kind == "method"} == {"Pool.Size", "Pool.Grow"}
+
+
+def test_javadoc_without_leading_stars_belongs_to_its_method() -> None:
+    text = ("public class Jsoup {\n    /**\n     Parse HTML into a Document.\n\n"
+            "     @param html HTML to parse\n     */\n"
+            "    public static Document parse(String html) {\n"
+            "        return Parser.parse(html);\n    }\n}\n")
+    chunks = chunk_source(_src("Jsoup.java", text, "java"))
+    parse = next(c for c in chunks if c.symbol == "Jsoup.parse")
+    assert parse.start_line == 2  # from `/**`, blank line inside the comment included
+    assert "Parse HTML into a Document." in parse.text
+    assert [c.kind for c in chunks] == ["class", "method"]

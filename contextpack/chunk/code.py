@@ -371,19 +371,40 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
 
 def _extend_leading_comments(defs: list[_Def], owner: list[int], lines: list[str],
                              spec: CodeSpec) -> None:
+    block_comments = "/*" in spec.comment_prefixes
     for i, d in enumerate(defs):
         row = d.start
         while row > 0:
             prev = lines[row - 1].strip()
-            if not prev or not prev.startswith(spec.comment_prefixes):
+            if not prev:
                 break
-            if owner[row - 1] != d.parent:
+            # a /** ... */ block whose inner lines need not start with `*` (jsoup's
+            # Javadoc): the syntax tree knows where the comment starts
+            top = _block_comment_start(d.node, row - 1, lines) if block_comments else None
+            if top is not None and top < row - 1:
+                if any(owner[r] != d.parent for r in range(top, row)):
+                    break
+                row = top
+                continue
+            if not prev.startswith(spec.comment_prefixes) or owner[row - 1] != d.parent:
                 break
             row -= 1
         if row < d.start:
             for r in range(row, d.start):
                 owner[r] = i
             d.start = row
+
+
+def _block_comment_start(node: Any, end_row: int, lines: list[str]) -> int | None:
+    """First row of the comment that ends on ``end_row`` right above ``node`` (it or a
+    comment before it), when that comment opens its line; else None."""
+    sib = node.prev_sibling
+    while sib is not None and "comment" in sib.type and _end_row(sib) > end_row:
+        sib = sib.prev_sibling
+    if sib is None or "comment" not in sib.type or _end_row(sib) != end_row:
+        return None
+    top, col = sib.start_point
+    return top if not lines[top][:col].strip() else None
 
 
 def _python_docstring(d: _Def, lines: list[str]) -> list[str]:
