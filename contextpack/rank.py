@@ -60,6 +60,9 @@ class Weights:
     # names no identifier, path or stack frame): prose may well be the answer to it.
     # Where the corpus is mostly prose they move by its prose share of tokens, at least.
     plain_relax: float = 0.5
+    # Share of a named short function's name score that what it calls gets (a wrapper
+    # such as cJSON_GetObjectItem does its work in get_object_item); 0 turns it off.
+    wrapper: float = 0.6
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:
@@ -203,7 +206,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
             signals["title"] = _scaled(chunk_bm25.score(title_terms))
     if embedder is not None and index.vectors is not None and weights.dense:
         signals["dense"] = _dense(index, embedder.embed_query(query))
-    name_sig, named_symbols = _named_symbols(index, query)
+    name_sig, named_symbols = _named_symbols(index, query, weights.wrapper)
     signals["name"] = name_sig
     path_files, named_files = _named_files(index, query)
     signals["path"] = path_files[index.chunk_file]
@@ -370,7 +373,8 @@ def _looks_like_code(word: str, query: str, at: int) -> bool:
     return False
 
 
-def _named_symbols(index: Index, query: str) -> tuple[np.ndarray, list[str]]:
+def _named_symbols(index: Index, query: str, wrapper: float = 0.0,
+                   ) -> tuple[np.ndarray, list[str]]:
     """Chunks defining a name the query spells out; stronger for code-like spellings and
     for names defined in few places."""
     out = np.zeros(index.n_chunks, np.float32)
@@ -397,7 +401,48 @@ def _named_symbols(index: Index, query: str) -> tuple[np.ndarray, list[str]]:
     for name, weight in found.items():
         rows = table[name]
         out[rows] = np.maximum(out[rows], weight / np.sqrt(len(rows)))
+    if found and wrapper > 0:
+        _through_wrappers(index, out, wrapper)
     return _scaled(out) if found else out, sorted(found)
+
+
+WRAPPER_LINES = 8  # a named function this short mostly hands its work to a callee
+_COMMENT_STARTS = ("//", "/*", "*", "#", "--")
+
+
+def _is_short(text: str) -> bool:
+    """At most WRAPPER_LINES lines of code, not counting comments and blank lines."""
+    head = text.lstrip()
+    if head.startswith("/*") and "*/" in head:  # a doc comment's lines need not start with *
+        text = head.split("*/", 1)[1]
+    code = 0
+    for line in text.split("\n"):
+        s = line.strip()
+        if s and not s.startswith(_COMMENT_STARTS):
+            code += 1
+            if code > WRAPPER_LINES:
+                return False
+    return True
+
+
+def _through_wrappers(index: Index, out: np.ndarray, share: float) -> None:
+    """A named function of a few lines (``cJSON_GetObjectItem`` calling
+    ``get_object_item``) does its work in what it calls: each function it calls that is
+    defined in one or two places gets ``share`` of its name score."""
+    table = index.symbols_by_name
+    kinds = index.kinds
+    for r in np.flatnonzero(out).tolist():
+        if kinds[r] not in ("function", "method") or not _is_short(index.chunk(r).text):
+            continue
+        given = share * float(out[r])
+        for name in index.refs[r]:
+            rows = table.get(name)
+            if rows is None or not 1 <= len(rows) <= 2:
+                continue
+            for c in rows:
+                c = int(c)
+                if c != r and kinds[c] in ("function", "method"):
+                    out[c] = max(float(out[c]), given)
 
 
 def _named_parents(index: Index, named: list[str], query: str) -> np.ndarray:
