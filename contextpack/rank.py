@@ -401,8 +401,9 @@ def _named_symbols(index: Index, query: str, wrapper: float = 0.0,
     for name, weight in found.items():
         rows = table[name]
         out[rows] = np.maximum(out[rows], weight / np.sqrt(len(rows)))
-    if found and wrapper > 0:
-        _through_wrappers(index, out, wrapper)
+    code_like = [table[n] for n, w in found.items() if w >= 0.8]  # spelled as code
+    if code_like and wrapper > 0:
+        _through_wrappers(index, out, np.unique(np.concatenate(code_like)), wrapper)
     return _scaled(out) if found else out, sorted(found)
 
 
@@ -425,13 +426,13 @@ def _is_short(text: str) -> bool:
     return True
 
 
-def _through_wrappers(index: Index, out: np.ndarray, share: float) -> None:
-    """A named function of a few lines (``cJSON_GetObjectItem`` calling
+def _through_wrappers(index: Index, out: np.ndarray, named: np.ndarray, share: float) -> None:
+    """A function of a few lines the query names as code (``cJSON_GetObjectItem`` calling
     ``get_object_item``) does its work in what it calls: each function it calls that is
     defined in one or two places gets ``share`` of its name score."""
     table = index.symbols_by_name
     kinds = index.kinds
-    for r in np.flatnonzero(out).tolist():
+    for r in named.tolist():
         if kinds[r] not in ("function", "method") or not _is_short(index.chunk(r).text):
             continue
         given = share * float(out[r])

@@ -53,3 +53,11 @@ def test_callee_of_a_named_wrapper_gets_a_share_of_its_name_score(tmp_path: Path
     assert off.signals["name"][callee] == 0.0
     assert on.signals["name"][other] == 0.0 == off.signals["name"][other]
     assert on.scores[callee] > off.scores[callee]
+
+
+def test_a_plain_word_naming_a_wrapper_passes_nothing_on(tmp_path: Path) -> None:
+    (tmp_path / "lookup.c").write_text(LOOKUP_C.replace("obj_get_item", "lookup"))
+    p = Packer(tmp_path, Settings(use_cache=False, embedder="none"))
+    ranking = rank(p.index, "How does the lookup of a child work?", None, Weights())
+    assert ranking.signals["name"][_row(p, "lookup")] > 0  # an English word, weakly
+    assert ranking.signals["name"][_row(p, "get_item")] == 0.0
