@@ -63,6 +63,9 @@ class Weights:
     # Share of a named short function's name score that what it calls gets (a wrapper
     # such as cJSON_GetObjectItem does its work in get_object_item); 0 turns it off.
     wrapper: float = 0.6
+    # ``where`` for a plain question: its words are English ("change", "message", "limit")
+    # and match the path words of files named after other things (ChangeNotifyingList).
+    plain_where: float = 0.2
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:
@@ -191,6 +194,9 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         return Ranking(np.zeros(0, np.float32))
     if not query.strip():
         return _structural(index)
+    plain = is_plain(query)
+    if plain:
+        weights = replace(weights, where=weights.plain_where)
     signals: dict[str, np.ndarray] = {}
     qterms = weigh_query(query_terms(query), index.vocab)
     assert index.chunk_terms is not None and index.file_terms is not None
@@ -229,7 +235,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     priors = np.array([1.0, weights.test_prior, weights.doc_prior, weights.other_prior],
                       np.float32)
     # Documents (not tests or changelogs) may answer a plain question, or be the corpus.
-    relax = max(prose_share(index), weights.plain_relax if is_plain(query) else 0.0)
+    relax = max(prose_share(index), weights.plain_relax if plain else 0.0)
     priors[2:] += (1.0 - priors[2:]) * min(max(relax, 0.0), 1.0)
     prior = None
     if (priors != 1.0).any():
@@ -241,11 +247,22 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
 
 
 def is_plain(query: str) -> bool:
-    """A question in words: no identifier written as code, no path, no stack frame."""
+    """A question in words: no identifier written as code, no path, no stack frame, no
+    pasted error line (``Error: ...``, ``mux: missing name``) or quoted code."""
     if FRAME.search(query) or any("/" in m.group(0) or "\\" in m.group(0)
                                   for m in PATHLIKE.finditer(query)):
         return False
+    if _ERROR_LINE.search(query) or any(_CODE_CHARS.search(m.group(1))
+                                        for m in _QUOTED.finditer(query)):
+        return False
     return not any(_looks_like_code(m.group(0), query, m.start()) for m in IDENT.finditer(query))
+
+
+# A line as programs print errors: ``Error: ...``, ``jq: error ...``, ``! Terminating ...``.
+_ERROR_LINE = re.compile(r"^\s*(?:!\s+\w|[\w.\-]+:\s)", re.MULTILINE)
+# Quoted text with characters prose does not quote: a pattern, a template, code.
+_QUOTED = re.compile(r"[\"`]([^\"`\n]+)[\"`]")
+_CODE_CHARS = re.compile(r"[{}\[\]<>=$%^;|\\]")
 
 
 def prose_share(index: Index) -> float:
@@ -363,14 +380,19 @@ def _looks_like_code(word: str, query: str, at: int) -> bool:
     rather than an English word that happens to name something."""
     if "_" in word or "." in word:
         return True
-    if any(c.isupper() for c in word[1:]) and any(c.islower() for c in word):
+    # CamelCase, but not a plural acronym (URLs, APIs) or a short word like NaN
+    stem = word[:-1] if word.endswith("s") and word[:-1].isupper() else word
+    if len(stem) > 3 and any(c.isupper() for c in stem[1:]) and any(c.islower() for c in stem):
         return True
     end = at + len(word)
     if end < len(query) and query[end] == "(":
         return True
-    if at > 0 and query[at - 1] in "`'\"" or end < len(query) and query[end] in "`'\"":
+    before = query[at - 1] if at > 0 else ""
+    after = query[end] if end < len(query) else ""
+    if "`" in (before, after) or '"' in (before, after):
         return True
-    return False
+    # 'word' is quoted; don't, user's and the users' are English
+    return before == "'" and after == "'"
 
 
 def _named_symbols(index: Index, query: str, wrapper: float = 0.0,
@@ -389,7 +411,7 @@ def _named_symbols(index: Index, query: str, wrapper: float = 0.0,
             candidates += [".".join(parts[-2:]), parts[-1]]
         for cand in candidates:
             if cand in table:
-                weight = 1.0 if strong else 0.25
+                weight = 1.0 if strong else _WEAK_NAME
                 if cand != word:
                     weight *= 0.8
                 found[cand] = max(found.get(cand, 0.0), weight)
@@ -444,6 +466,7 @@ def _through_wrappers(index: Index, out: np.ndarray, named: np.ndarray, share: f
                 c = int(c)
                 if c != r and kinds[c] in ("function", "method"):
                     out[c] = max(float(out[c]), given)
+_WEAK_NAME = 0.25  # the weight of a name spelled as an English word
 
 
 def _named_parents(index: Index, named: list[str], query: str) -> np.ndarray:

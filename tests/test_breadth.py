@@ -12,7 +12,7 @@ import pytest
 from contextpack import Document
 from contextpack.api import Packer, Settings
 from contextpack.chunk import chunk_source
-from contextpack.rank import file_role, is_plain
+from contextpack.rank import Weights, file_role, is_plain, rank
 from contextpack.sources import classify_bytes
 from contextpack.types import Chunk, Skipped, SourceFile
 
@@ -138,6 +138,28 @@ def test_plain_questions_are_told_from_code_questions() -> None:
     assert not is_plain("why does `strip()` drop keys?")
     assert not is_plain("ZodObject.passthrough drops keys")
     assert not is_plain("error in src/v3/types.ts")
+    # contractions, possessives, plural acronyms and short words like NaN are English
+    assert is_plain("why doesn't it keep the user's URLs when a value is NaN?")
+    assert not is_plain("why is 'strict' ignored?")
+    # a pasted error line, or quoted text that is code, names no identifier yet is not prose
+    assert not is_plain("Error: Synchronous parse encountered promise.")
+    assert not is_plain('mux: missing name or pattern in "{id:}"')
+    assert not is_plain("! Terminating timed out worker (worker failed to check in)")
+
+
+def test_path_words_count_less_for_a_plain_question(tmp_path: Path) -> None:
+    """An English word of a plain question ("change") names the path of an unrelated
+    file (ChangeList.java) more often than a word written as code does."""
+    (tmp_path / "ChangeList.java").write_text("class ChangeList {\n  int size;\n}\n")
+    (tmp_path / "Limits.java").write_text(
+        "class Limits {\n  // the largest page body read before it stops\n  int maxBody;\n}\n")
+    index = Packer(tmp_path, Settings(use_cache=False, embedder="none")).index
+    plain = rank(index, "how big a page does it read before it stops, can I change that?")
+    code = rank(index, "how big a page does it read before `maxBody` stops, can I change that?")
+    assert plain.weights is not None and code.weights is not None
+    assert plain.weights.where == Weights().plain_where < code.weights.where == Weights().where
+    best = int(plain.order()[0])
+    assert index.paths[int(index.chunk_file[best])] == "Limits.java"
 
 
 def test_prose_is_not_buried_under_code_for_a_plain_question(tmp_path: Path) -> None:
