@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import BudgetError
 from .index import Index
-from .rank import Ranking
+from .rank import Ranking, is_plain
 from .redact import Scrubber
 from .render import Header, Renderer, blocks, file_frame, renderer_for
 from .render import render as render_context
@@ -66,6 +66,14 @@ class PackOptions:
     # (a million-token window) still see every chunk they could hold.
     min_candidates: int = 3000
     reach: float = 2.0
+    # For a plain question (rank.is_plain), value is measured from the score of the chunk
+    # at which the full views, best first, add up to ``plain_floor_reach`` budgets (0:
+    # from zero, as for other queries). Its English words spread over many chunks and
+    # the chunks of a matching file share its file signals, so scores crowd a little
+    # below the best; measured from zero, a dozen small ones outweighed the long one
+    # ranked above them all. (For queries naming code the floor cost SWE-bench packs
+    # their skeletons: their best chunks stand out on their own.)
+    plain_floor_reach: float = 2.0
 
 
 @dataclass(slots=True)
@@ -122,7 +130,7 @@ def fit(
         raise BudgetError(f"budget must be a positive number of tokens, not {budget}", budget)
     empty = Header(budget, budget, tokenizer.name, query, ranking.mode, _EMPTY_TALLY,
                    index.n_chunks, index.n_files, skipped_files, note=header_note)
-    cands, dupes, held = _candidates(index, ranking, options, already_sent, budget)
+    cands, dupes, held = _candidates(index, ranking, options, already_sent, budget, query)
     in_context, floor = _in_context_note(index, held, tokenizer, budget, renderer, empty)
     if floor > budget:
         noted = replace(empty, in_context=in_context[0], in_context_total=in_context[1])
@@ -294,10 +302,29 @@ def _upgrade_order(cands: list[_Cand], renderer: Renderer) -> list[tuple[int, in
     return out
 
 
-def _value(score: float, best: float, sharpness: float) -> float:
+def _value(score: float, best: float, sharpness: float, floor: float = 0.0) -> float:
     if best <= 0 or score <= 0:
         return 0.0
+    if 0 < floor < best:
+        # above the floor, the distance to it; below, a trace (room nothing better wants)
+        if score > floor:
+            return float(((score - floor) / (best - floor)) ** sharpness)
+        return _BELOW_FLOOR * float((score / best) ** sharpness)
     return float((score / best) ** sharpness)
+
+
+_BELOW_FLOOR = 1e-3
+
+
+def _score_floor(index: Index, ranking: Ranking, order: np.ndarray, tokens: float) -> float:
+    """The score of the chunk at which the full views of the chunks ranked above it add
+    up to ``tokens`` (0 when that is 0 or the ranking is not a query's)."""
+    if tokens <= 0 or ranking.mode != "query" or not len(order):
+        return 0.0
+    head = order[: 20 * 1024]
+    spent = np.cumsum(np.asarray(index.tok_full, np.int64)[head])
+    k = min(int(np.searchsorted(spent, tokens)), len(head) - 1)
+    return max(float(ranking.scores[head[k]]), 0.0)
 
 
 def estimate_tokens(text: str) -> int:
@@ -306,7 +333,7 @@ def estimate_tokens(text: str) -> int:
 
 
 def _candidates(index: Index, ranking: Ranking, options: PackOptions,
-                already_sent: Collection[int] = frozenset(), budget: int = 0,
+                already_sent: Collection[int] = frozenset(), budget: int = 0, query: str = "",
                 ) -> tuple[list[_Cand], dict[int, int], list[int]]:
     """The best chunks with their views' costs and values; also the near-duplicates
     left out (row -> the better row they repeat), and the rows ``already_sent`` that
@@ -314,6 +341,8 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
     order = ranking.order()
     scores = ranking.scores
     best = float(scores[order[0]]) if len(order) else 0.0
+    reach = options.plain_floor_reach if query and is_plain(query) else 0.0
+    floor = _score_floor(index, ranking, order, reach * budget)
     seen_text: dict[int, int] = {}
     dupes: dict[int, int] = {}
     near = _NearDuplicates(index, options.near_duplicate)
@@ -341,7 +370,8 @@ def _candidates(index: Index, ranking: Ranking, options: PackOptions,
             dupes[r] = twin
             continue
         seen_text[h] = r
-        out.append(_candidate(index, r, score, _value(score, best, options.sharpness), options))
+        out.append(_candidate(index, r, score, _value(score, best, options.sharpness, floor),
+                              options))
         spent += int(tok_full[r])
     if options.closure > 0 and ranking.mode == "query":
         _add_closure(index, ranking, out, options, already_sent)

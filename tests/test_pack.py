@@ -104,3 +104,45 @@ def test_no_query_ranks_by_structure_and_says_so(packer: Packer) -> None:
 def test_reserve_takes_room_off_the_budget(packer: Packer) -> None:
     p = packer.pack("greet", 2000, reserve=1500)
     assert p.budget == 500 and p.tokens <= 500
+
+
+def test_value_is_measured_from_the_score_floor() -> None:
+    from contextpack.fit import _value
+
+    assert _value(2.0, 2.0, 4.0, floor=1.5) == 1.0
+    assert _value(1.75, 2.0, 4.0, floor=1.5) == pytest.approx(0.5 ** 4)
+    # below the floor a trace of it, so such chunks still fill room nothing better wants
+    assert _value(1.2, 2.0, 4.0, floor=1.5) == pytest.approx(1e-3 * 0.6 ** 4)
+    assert _value(1.2, 2.0, 4.0) == pytest.approx(0.6 ** 4)  # no floor: from zero
+
+
+def test_the_score_floor_is_where_full_views_reach_the_tokens(packer: Packer) -> None:
+    """For a plain question, chunks of the file that matches share its file signals and
+    their scores crowd just below the best; value is measured from the score of the chunk
+    at which the full views, best first, add up to two budgets."""
+    from contextpack.fit import _score_floor
+    from contextpack.rank import rank
+
+    index = packer.index
+    ranking = rank(index, "how does the greeter greet people")
+    order = ranking.order()
+    spent = 0
+    for k, r in enumerate(order):
+        spent += int(index.tok_full[r])
+        if spent >= 60:
+            break
+    assert _score_floor(index, ranking, order, 60) == pytest.approx(float(ranking.scores[order[k]]))
+    assert _score_floor(index, ranking, order, 0) == 0.0
+
+
+def test_the_score_floor_leaves_queries_naming_code_alone(session_repo: Path) -> None:
+    from contextpack.fit import PackOptions
+
+    def text(query: str, reach: float) -> str:
+        options = PackOptions(plain_floor_reach=reach)
+        return Packer(session_repo, Settings(use_cache=False, pack=options)).pack(
+            query, 300, "json").text
+
+    assert text("Greeter.greet", 2.0) == text("Greeter.greet", 0.0)
+    assert text("how does the greeter greet people", 2.0) != \
+        text("how does the greeter greet people", 0.0)
