@@ -255,7 +255,8 @@ def is_plain(query: str) -> bool:
     if _ERROR_LINE.search(query) or any(_CODE_CHARS.search(m.group(1))
                                         for m in _QUOTED.finditer(query)):
         return False
-    return not any(_looks_like_code(m.group(0), query, m.start()) for m in IDENT.finditer(query))
+    return not any(_looks_like_code(m.group(0), query, m.start(), prose=True)
+                   for m in IDENT.finditer(query))
 
 
 # A line as programs print errors: ``Error: ...``, ``jq: error ...``, ``! Terminating ...``.
@@ -375,24 +376,28 @@ def _dense(index: Index, q: np.ndarray, k: int = 2000) -> np.ndarray:
     return out
 
 
-def _looks_like_code(word: str, query: str, at: int) -> bool:
+def _looks_like_code(word: str, query: str, at: int, prose: bool = False) -> bool:
     """An identifier written as code (snake_case, CamelCase, dotted, called or quoted)
-    rather than an English word that happens to name something."""
+    rather than an English word that happens to name something. ``prose``: tell a plain
+    question apart (``is_plain``), where a word beside an apostrophe (don't, the user's),
+    a plural acronym (URLs) or a short mixed-case word (NaN) is English. The name signal
+    keeps the stricter reading, fitted on SWE-bench issues."""
     if "_" in word or "." in word:
         return True
-    # CamelCase, but not a plural acronym (URLs, APIs) or a short word like NaN
-    stem = word[:-1] if word.endswith("s") and word[:-1].isupper() else word
-    if len(stem) > 3 and any(c.isupper() for c in stem[1:]) and any(c.islower() for c in stem):
+    stem = word[:-1] if prose and word.endswith("s") and word[:-1].isupper() else word
+    if (not prose or len(stem) > 3) and any(c.isupper() for c in stem[1:]) and \
+            any(c.islower() for c in stem):
         return True
     end = at + len(word)
     if end < len(query) and query[end] == "(":
         return True
     before = query[at - 1] if at > 0 else ""
     after = query[end] if end < len(query) else ""
+    if not prose:
+        return bool(before and before in "`'\"" or after and after in "`'\"")
     if "`" in (before, after) or '"' in (before, after):
         return True
-    # 'word' is quoted; don't, user's and the users' are English
-    return before == "'" and after == "'"
+    return before == "'" and after == "'"  # 'word' is quoted
 
 
 def _named_symbols(index: Index, query: str, wrapper: float = 0.0,
