@@ -100,7 +100,7 @@ def _assert_same_index(ix, fresh) -> None:  # type: ignore[no-untyped-def]
     assert _terms_by_chunk(ix, ix.file_terms) == _terms_by_chunk(fresh, fresh.file_terms)
     for name in ("src", "dst", "weight"):
         assert np.array_equal(getattr(ix.graph, name), getattr(fresh.graph, name)), name
-    for table in ("symbols_by_name", "files_by_name"):
+    for table in ("symbols_by_name", "files_by_name", "path_words"):
         a, b = getattr(ix, table), getattr(fresh, table)
         assert a.keys() == b.keys()
         assert all(np.array_equal(a[k], b[k]) for k in a.keys()), table
@@ -121,6 +121,18 @@ def test_an_updated_index_equals_a_fresh_build(repo: Path) -> None:
     warm = build(repo)  # and the snapshot it wrote loads as the same index
     assert warm.stats["cache"] == "warm"
     _assert_same_index(warm, build(repo, use_cache=False))
+
+
+def test_an_edit_that_keeps_every_path_keeps_the_path_tables(repo: Path) -> None:
+    build(repo)
+    (repo / "sample.py").write_text((repo / "sample.py").read_text() + "\n# touched\n")
+    ix = build(repo)
+    assert ix.stats["cache"] == "updated" and ix.stats["files_reindexed"] == 1
+    _assert_same_index(ix, build(repo, use_cache=False))
+    (repo / "sample.py").rename(repo / "renamed.py")  # a new path: the tables follow it
+    ix = build(repo)
+    assert "renamed.py" in ix.files_by_name and "sample.py" not in ix.files_by_name
+    _assert_same_index(ix, build(repo, use_cache=False))
 
 
 def _stored_versions(repo: Path, path: str) -> dict[str, int]:

@@ -283,7 +283,7 @@ class Index:
         state = self.names_state if self._can_update(keep) else None
         self.names_state = None  # until the tables match the rows again
         old_chunks = state.n_chunks if state is not None else 0
-        old_paths = state.paths if state is not None else None
+        old_paths = state.paths if state is not None else self._finalized_paths()
         n_rows = self.n_chunks
         files = range(self.n_files) if keep is None else \
             [f for f in range(self.n_files) if f >= len(keep) or keep[f]]
@@ -322,6 +322,15 @@ class Index:
         if state is not None:
             state.paths = list(self.paths)
             self.names_state = state
+
+    def _finalized_paths(self) -> list[str] | None:
+        """The paths the path tables were derived from, when this index was finalized (or
+        loaded) before: files are only appended since, and ``file_chunks`` still counts
+        the files of then. A one-file update keeps every path, and so its tables."""
+        n = len(self.file_chunks) - 1
+        if self.graph is None or n > len(self.paths) or not len(self.files_by_name):
+            return None
+        return list(self.paths[:n])
 
     def prepare_updates(self) -> None:
         """Keep each chunk's names as ids (a resident index that will be updated in
