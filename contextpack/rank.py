@@ -311,7 +311,9 @@ def _floor_order(index: Index) -> np.ndarray:
 
 def prepare(index: Index) -> None:
     """Make the tables ranking keeps per index (file roles, the prose share, the floor
-    order) now, rather than in the first query after a load or an update."""
+    order, the dense search index) now, rather than in the first query after a load or
+    an update."""
+    index.faiss_index()
     file_roles(index)
     prose_share(index)
     _floor_order(index)

@@ -259,11 +259,11 @@ def test_nearest_is_exact_best_first_ties_by_row() -> None:
 
     ix = Index("/r", "cl100k_base", "m")
     rng = np.random.default_rng(7)
-    ix.vectors = rng.standard_normal((500, 16)).astype(np.float32)
+    ix.vectors = rng.standard_normal((500, 16)).astype(np.float16)
     ix.vectors[[40, 3, 250]] = ix.vectors[99]  # four rows tie
-    q = ix.vectors[99] * 2
+    q = ix.vectors[99].astype(np.float32) * 2
     sims, rows = ix.nearest(q, 10)
-    want = ix.vectors @ q
+    want = ix.vectors.astype(np.float32) @ q
     assert rows[:4].tolist() == [3, 40, 99, 250]
     assert np.allclose(sims, want[rows], rtol=1e-5)
     assert sorted(want, reverse=True)[:10] == pytest.approx(sims.tolist(), rel=1e-5)

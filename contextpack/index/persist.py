@@ -40,7 +40,7 @@ from .seal import MAC_BYTES, snapshot_mac
 log = logging.getLogger("contextpack")
 
 #: Bump when the snapshot layout or the meaning of a field changes.
-FORMAT = 5  # 4: vectors float32; 5: each skipped file has its kind
+FORMAT = 6  # 4: vectors float32; 5: each skipped file has its kind; 6: vectors float16
 MAGIC = b"CONTEXTPACK-INDEX\n"
 _ALIGN = 64
 #: The only dtypes a snapshot may hold: plain numbers, never objects.
@@ -136,7 +136,7 @@ def load_index(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         ix.graph = graph_mod.Graph(arrays["graph.src"], arrays["graph.dst"],
                                    arrays["graph.weight"], int(meta["graph_n"]))
         ix.vectors = arrays.get("vectors")
-        if ix.vectors is not None and ix.vectors.dtype != np.float32:
+        if ix.vectors is not None and ix.vectors.dtype != np.float16:
             raise ValueError(f"vectors of dtype {ix.vectors.dtype}")
     except (KeyError, TypeError, ValueError) as exc:
         raise Unreadable(f"has a malformed field ({type(exc).__name__}: {exc})") from exc
