@@ -216,11 +216,3 @@ def test_javadoc_without_leading_stars_belongs_to_its_method() -> None:
     assert parse.start_line == 2  # from `/**`, blank line inside the comment included
     assert "Parse HTML into a Document." in parse.text
     assert [c.kind for c in chunks] == ["class", "method"]
-
-
-def test_only_the_piece_with_a_class_header_defines_the_class() -> None:
-    text = ("class Printer\n{\npublic:\n    void Print() {\n        out();\n    }\n"
-            "    void Flush();\n    int Depth() const;\n\n    void Close() {\n        done();\n"
-            "    }\nprivate:\n    int depth_;\n    bool open_;\n};\n")
-    chunks = [c for c in chunk_source(_src("printer.h", text, "cpp")) if c.kind == "class"]
-    assert [(c.start_line, c.defs) for c in chunks] == [(1, ("Printer",)), (7, ()), (13, ())]

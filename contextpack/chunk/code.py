@@ -679,10 +679,6 @@ def _run_chunks(
             else ()
         if d is not None and d.names:
             defs_here = d.names
-        if d is not None and d.kind == "class" and not s <= d.node.start_point[0] <= e:
-            # the class's code between its members (a C++ access section, fields) does
-            # not define the class: a query naming it means its header, not each piece
-            defs_here = ()
         if d is None:
             defs_here = _definition_names(text, src.language)
         out.append(
