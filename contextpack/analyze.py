@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .redact import Redaction, Scrubber
 
 #: Bump when chunking, term extraction or redaction changes: cached analyses are then redone.
-ANALYSIS_VERSION = 6
+ANALYSIS_VERSION = 7
 
 PARALLEL_MIN_FILES = 64
 
