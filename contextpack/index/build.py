@@ -373,7 +373,7 @@ def _add_sources(
         analyses = _analyses(sources, store, settings, progress, base.redactions)
         timings["parse_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        counts = _counts(sources, analyses, tokenizer, store, progress,
+        counts = _counts(analyses, tokenizer, store, progress,
                          analysis_tag(settings.redact))
         timings["count_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -511,7 +511,7 @@ def _redacted_from(line: str, original: str) -> bool:
     return re.fullmatch(pattern, original, re.DOTALL) is not None
 
 
-def _counts(sources: Sequence[SourceFile], analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
+def _counts(analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
             store: Store | None, progress: Progress,
             tag: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
     prefix = _prefixes(tokenizer.name, "", tag)["counts"]
