@@ -7,9 +7,12 @@ asked for, so ``import contextpack`` never loads a framework::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..deprecation import renamed
+
+if TYPE_CHECKING:
+    from ..api import SettingsOverrides
 
 #: Old field names of the components, and the names that replaced them.
 RENAMED_FIELDS = {"max_tokens": "budget"}
@@ -28,3 +31,11 @@ def renamed_fields(component: str, data: Any) -> Any:
                 raise TypeError(f"{component}: give {new!r} or its old name {old!r}, not both")
             data[new] = data.pop(old)
     return data
+
+
+def settings_overrides(component: Any) -> SettingsOverrides:
+    """The Settings fields a RAG component carries, as ``compress`` takes them: the
+    LangChain and LlamaIndex components declare the same six."""
+    return {"encoding": component.encoding, "tokenizer": component.tokenizer,
+            "model": component.model, "embedder": component.embedder,
+            "redact": component.redact, "usage_log": component.usage_log}

@@ -25,7 +25,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from ..api import SettingsOverrides
 from ..compression import SCORE_KEY, TOKENS_KEY, VIEW_KEY, compress
-from . import renamed_fields
+from . import renamed_fields, settings_overrides
 
 
 class ContextpackCompressor(BaseDocumentCompressor):
@@ -70,8 +70,7 @@ class ContextpackCompressor(BaseDocumentCompressor):
         return renamed_fields(cls.__name__, data)
 
     def _options(self) -> SettingsOverrides:
-        return {"encoding": self.encoding, "tokenizer": self.tokenizer, "model": self.model,
-                "embedder": self.embedder, "redact": self.redact, "usage_log": self.usage_log}
+        return settings_overrides(self)
 
 
 __all__ = ["SCORE_KEY", "TOKENS_KEY", "VIEW_KEY", "ContextpackCompressor"]

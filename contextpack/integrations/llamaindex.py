@@ -25,7 +25,7 @@ from pydantic import model_validator
 
 from ..api import SettingsOverrides
 from ..compression import SCORE_KEY, TOKENS_KEY, VIEW_KEY, compress
-from . import renamed_fields
+from . import renamed_fields, settings_overrides
 
 #: The retriever's own score, kept when the node's score becomes contextpack's.
 RETRIEVAL_SCORE_KEY = "retrieval_score"
@@ -82,8 +82,7 @@ class ContextpackPostprocessor(BaseNodePostprocessor):
         return renamed_fields(cls.__name__, data)
 
     def _options(self) -> SettingsOverrides:
-        return {"encoding": self.encoding, "tokenizer": self.tokenizer, "model": self.model,
-                "embedder": self.embedder, "redact": self.redact, "usage_log": self.usage_log}
+        return settings_overrides(self)
 
 
 class _Text:
