@@ -828,8 +828,12 @@ def _blank_runs(segment: str, first: bool) -> tuple[str, int]:
 
 
 def _reusable(value: str) -> bool:
+    # ".", "-" and "/" join the words of names, hosts and paths: counted as a class they
+    # made "example.com" (from value="test@example.com" in a test) a secret, taken out of
+    # every address in a repository.
     classes = (any(c.islower() for c in value) + any(c.isupper() for c in value)
-               + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
+               + any(c.isdigit() for c in value)
+               + any(not c.isalnum() and c not in ".-/" for c in value))
     return len(value) >= MIN_REUSED_VALUE and classes >= 2
 
 
@@ -847,6 +851,16 @@ def fingerprints(value: str) -> str:
                     if _reusable(run))
 
 
+def run_fingerprints(texts: Iterable[str]) -> frozenset[int]:
+    """The keyed hashes (as numbers) of every run of these texts a ``Scrubber`` could take
+    out: with them it can pass over a text that holds none of its secrets without
+    reading it (see ``Scrubber.may_touch``)."""
+    runs: set[str] = set()
+    for text in texts:
+        runs.update(_RUN.findall(text))
+    return frozenset(int(_fingerprint(run), 16) for run in runs)
+
+
 class Scrubber:
     """Takes the secrets found in any file of an index out of every file of it.
 
@@ -858,10 +872,12 @@ class Scrubber:
         self.kinds = kinds
         # Only the runs of a secret's lengths are hashed: hashing every run of every chunk
         # cost a cold index of a large repository seconds. None: a length is unknown (a
-        # fingerprint cached before lengths were kept), so every run is hashed.
-        alternatives = "|".join(f"[^{_DELIMS}]{{{n}}}" for n in sorted(lengths or (), reverse=True))
-        self.runs = _RUN if lengths is None else \
-            re.compile(f"(?<![^{_DELIMS}])(?:{alternatives})(?![^{_DELIMS}])")
+        # fingerprint cached before lengths were kept), so every run is hashed. One pass
+        # for the maximal runs at least as long as the shortest secret, then a length test:
+        # a regex of one alternative per length cost 4x as much.
+        self.lengths = lengths
+        self.numbers = frozenset(int(digest, 16) for digest in kinds)
+        self.runs = _RUN if not lengths else re.compile(f"[^{_DELIMS}]{{{min(lengths)},}}")
 
     @classmethod
     def of(cls, redactions: Iterable[Iterable[Redaction]]) -> Scrubber | None:
@@ -879,12 +895,19 @@ class Scrubber:
                         lengths = None
         return cls(kinds, None if lengths is None else frozenset(lengths)) if kinds else None
 
+    def may_touch(self, runs: frozenset[int]) -> bool:
+        """Whether texts whose ``run_fingerprints`` are ``runs`` may hold a secret."""
+        return not self.numbers.isdisjoint(runs)
+
     def scrub(self, text: str) -> tuple[str, list[tuple[int, str]]]:
         """The text without any known value, and (0-based row, kind) of each one taken."""
         parts: list[str] = []
         hits: list[tuple[int, str]] = []
         pos = 0
+        lengths = self.lengths
         for m in self.runs.finditer(text):
+            if lengths is not None and m.end() - m.start() not in lengths:
+                continue
             kind = self.kinds.get(_fingerprint(m.group()))
             if kind:
                 parts += [text[pos : m.start()], MARKER.format(kind)]

@@ -209,3 +209,17 @@ def test_scrubber_hashes_only_runs_of_its_secrets_lengths_and_reads_older_finger
     assert mixed is not None
     assert mixed.scrub(f"{text}e = '{other}'\n") == (
         want[0] + "e = '[REDACTED:token]'\n", [*want[1], (4, "token")])
+
+
+def test_a_secret_shaped_like_a_name_is_not_taken_out_of_other_files() -> None:
+    """A password whose runs read as a host or path ("test@example.com") is redacted where
+    it stands, but its runs are not hunted in other files: they are everyone's words."""
+    from contextpack.redact import Scrubber
+
+    text, found = redact('DATABASES = {"PASSWORD": "test@example.com"}\n', "settings.py")
+    assert "example.com" not in text and found
+    assert Scrubber.of([found]) is None
+    text, found = redact('DATABASES = {"PASSWORD": "superS3cret"}\n', "settings.py")
+    scrub = Scrubber.of([found])
+    assert scrub is not None
+    assert scrub.scrub("login with superS3cret here\n")[1] == [(0, "password")]
