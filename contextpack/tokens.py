@@ -65,6 +65,11 @@ class TiktokenTokenizer:
         encode = self._enc.encode_ordinary
         threads = min(8, os.cpu_count() or 1)
         total = sum(map(len, texts))
+        # Many texts (an index build's): the native counter, loaded once (30 ms), counts
+        # twice as fast as tiktoken, with the same counts (tests/test_tokens.py).
+        native = native_counter(self._name) if total >= NATIVE_MIN_CHARS else None
+        if native is not None:
+            return [_count_with(native, encode, t) for t in texts]
         if threads == 1 or total < 200_000:
             return [len(encode(t)) for t in texts]
         # tiktoken releases the GIL, so threads use every core; one task per thread, as a
@@ -76,6 +81,53 @@ class TiktokenTokenizer:
         with ThreadPoolExecutor(threads) as pool:
             parts = pool.map(lambda group: [len(encode(t)) for t in group], groups)
         return [n for part in parts for n in part]
+
+
+#: Below this many characters count_many keeps to tiktoken (a query never loads more).
+NATIVE_MIN_CHARS = 50_000
+
+
+def _count_with(native: Any, encode: Any, text: str) -> int:
+    try:
+        return int(native.count(text))
+    except (UnicodeEncodeError, ValueError):  # a lone surrogate: tiktoken replaces it
+        return len(encode(text))
+
+
+@lru_cache(maxsize=4)
+def native_counter(encoding: str) -> Any:
+    """bpe-openai's Rust counter for ``encoding`` (cl100k_base, o200k_base), or None.
+
+    Only its compiled module is loaded: the package's ``__init__`` builds tiktoken-style
+    tables in Python, 0.4 s that the counter does not need. The module is registered
+    under its own name, so a later ``import bpe_openai`` reuses it (a PyO3 module can be
+    initialised once a process)."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    name = "bpe_openai._bindings"
+    module = sys.modules.get(name)
+    try:
+        if module is None:
+            spec = importlib.util.find_spec("bpe_openai")
+            folders = list(spec.submodule_search_locations or []) if spec else []
+            path = next((os.path.join(d, f) for d in folders for f in sorted(os.listdir(d))
+                         if f.startswith("_bindings.") and f.endswith((".so", ".pyd"))), None)
+            if path is None:
+                return None
+            loader = importlib.machinery.ExtensionFileLoader(name, path)
+            mspec = importlib.util.spec_from_file_location(name, path, loader=loader)
+            if mspec is None:
+                return None
+            module = importlib.util.module_from_spec(mspec)
+            loader.exec_module(module)
+            sys.modules[name] = module
+        if encoding not in module.supported_encodings():
+            return None
+        return module.tokenizer_for_encoding(encoding)
+    except Exception:  # another version's layout or API: tiktoken counts instead
+        return None
 
 
 class HuggingFaceTokenizer:
