@@ -54,7 +54,9 @@ QUERIES = (
     "form field validation order: clean, validators, clean_<field>",
     "how are static files collected and hashed",
 )
-STAGES = ("scan", "read", "parse", "count", "embed", "assemble", "write")
+# map: analyze (redact, chunk, terms), count and embed, together in worker processes;
+# rows: the store's rows and the cross-file secret scrub
+STAGES = ("scan", "read", "map", "rows", "assemble", "write")
 
 
 @dataclass

@@ -12,9 +12,7 @@ import dataclasses
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 from .lexical import term_counts
@@ -28,9 +26,7 @@ if TYPE_CHECKING:
     from .redact import Redaction, Scrubber
 
 #: Bump when chunking, term extraction or redaction changes: cached analyses are then redone.
-ANALYSIS_VERSION = 7
-
-PARALLEL_MIN_FILES = 64
+ANALYSIS_VERSION = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +107,6 @@ def scrub_analysis(a: FileAnalysis, scrub: Scrubber) -> FileAnalysis:
                                redactions=tuple(dict.fromkeys(found)))
 
 
-def _analyze_many(batch: list[SourceFile], redact: bool = True) -> list[FileAnalysis]:
-    return [analyze(s, redact=redact) for s in batch]
-
-
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes that end with the main process, even when it is killed (-9)."""
     import multiprocessing as mp
@@ -149,30 +141,3 @@ def _die_with_parent(parent: int) -> None:
             os._exit(1)
 
         threading.Thread(target=watch, name="contextpack-parent-watch", daemon=True).start()
-
-
-def analyze_all(
-    sources: Sequence[SourceFile],
-    jobs: int | None = None,
-    on_done: Callable[[int], None] | None = None,
-    redact: bool = True,
-) -> Iterator[FileAnalysis]:
-    """Analyze files, in parallel across cores when there are enough of them.
-
-    Yields analyses in the order of ``sources``.
-    """
-    jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(sources) < PARALLEL_MIN_FILES:
-        for s in sources:
-            yield analyze(s, redact=redact)
-            if on_done:
-                on_done(1)
-        return
-    # Batches amortise pickling; many of them keep the cores evenly loaded.
-    size = max(8, min(64, len(sources) // (jobs * 8) or 1))
-    batches = [list(sources[i : i + size]) for i in range(0, len(sources), size)]
-    with worker_pool(jobs) as pool:
-        for result in pool.map(partial(_analyze_many, redact=redact), batches):
-            yield from result
-            if on_done:
-                on_done(len(result))

@@ -358,7 +358,8 @@ def _write(text: str, output: str | None) -> None:
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True,
               help="Print what was done as JSON on stdout: counts, cache state and the "
-                   "seconds each stage took (scan, read, parse, count, embed, assemble, write).")
+                   "seconds each stage took (scan, read, map: analyze, count and embed in "
+                   "worker processes, rows, assemble, write).")
 @click.option("--engine", type=click.Choice(("local", "dask")), default="local",
               show_default=True,
               help="Where the per-file work runs: this machine's cores, or a Dask cluster "

@@ -81,7 +81,7 @@ def test_index_json_reports_stage_seconds(repo: Path, tmp_path: Path) -> None:
     assert code == 0, err
     cold = json.loads(out)
     assert cold["cache"] == "cold" and cold["files"] == 15 and cold["files_reindexed"] == 15
-    assert {"scan", "read", "parse", "count", "embed", "assemble", "write",
+    assert {"scan", "read", "map", "rows", "assemble", "write",
             "total"} <= set(cold["seconds"])
     code, out, _ = run("index", str(repo), "--json", "-q", "--cache-dir", cache)
     assert json.loads(out)["cache"] == "warm" and json.loads(out)["files_reindexed"] == 0

@@ -3,6 +3,7 @@ embed only that, reuse the rest from the last snapshot or the content-addressed 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analyze import FileAnalysis, analysis_tag, analyze_all, scrub_analysis
+from ..analyze import FileAnalysis, analysis_tag, scrub_analysis
 from ..embed import Embedder
 from ..errors import CacheError
 from ..redact import Scrubber
@@ -23,8 +24,8 @@ from ..sources import FileStat, Scan, SourceOptions, read_source, scan
 from ..tokens import Tokenizer
 from ..types import Skipped, SourceFile
 from .core import Index, Progress, _no_progress
-from .engine import DaskEngine, count_texts, counts_from, embed_text
-from .persist import FORMAT
+from .engine import Counts, DaskEngine, FileRows, ProcessEngine, count_files, embed_files
+from .persist import FORMAT, encode_analysis
 from .seal import cache_key
 from .store import (
     Store,
@@ -364,22 +365,8 @@ def _add_sources(
     timings: dict[str, float],
     keep: Sequence[bool] | None = None,
 ) -> Index:
-    t = time.perf_counter()
-    if settings.engine is not None:
-        sources, fstats, analyses, counts, vectors, timings["files_mapped"] = _rows_on_engine(
-            base, sources, fstats, tokenizer, embedder, store, settings, progress)
-        timings["map_s"] = time.perf_counter() - t
-    else:
-        analyses = _analyses(sources, store, settings, progress, base.redactions)
-        timings["parse_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        counts = _counts(analyses, tokenizer, store, progress,
-                         analysis_tag(settings.redact))
-        timings["count_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        vectors = _vectors(analyses, embedder, store, progress,
-                           analysis_tag(settings.redact)) if embedder else None
-        timings["embed_s"] = time.perf_counter() - t
+    sources, fstats, analyses, counts, vectors = _rows(
+        base, sources, fstats, tokenizer, embedder, store, settings, progress, timings)
     t = time.perf_counter()
     base.append(analyses, fstats, counts, vectors)
     base.finalize(keep)
@@ -387,7 +374,7 @@ def _add_sources(
     return base
 
 
-def _rows_on_engine(
+def _rows(
     base: Index,
     sources: Sequence[SourceFile],
     fstats: Sequence[FileStat | None],
@@ -396,83 +383,130 @@ def _rows_on_engine(
     store: Store | None,
     settings: IndexSettings,
     progress: Progress,
-) -> tuple[list[SourceFile], list[FileStat | None], list[FileAnalysis],
-           list[tuple[int, np.ndarray, np.ndarray]], list[np.ndarray] | None, int]:
-    """Each source's rows: from the store when it has all of them, else mapped on the
-    engine's cluster (and stored); and how many were mapped. Files that fail there are
-    skipped with the reason."""
+    timings: dict[str, Any],
+) -> tuple[list[SourceFile], list[FileStat | None], list[FileAnalysis], list[Counts],
+           list[np.ndarray] | None]:
+    """Each source's rows (analysis, token counts, vectors): from the store when it has
+    them, else mapped on the engine (this machine's worker processes by default) and
+    stored. Files that fail there are skipped with the reason."""
+    t = time.perf_counter()
     tag = analysis_tag(settings.redact)
     pre = _prefixes(tokenizer.name, _model(embedder), tag)
-    tables = ("analysis", "counts", "vectors") if embedder else ("analysis", "counts")
-    have = {t: store.get_many(t, (pre[t] + _key(s) for s in sources)) if store else {}
-            for t in tables}
-    for s in sources:
-        a = have["analysis"].get(pre["analysis"] + _key(s))
-        if a is not None and not true_to_source(a, s):
-            log.warning("cache store: the analysis of %s shows text the file does not hold;"
-                        " recomputing it", s.path)
-            del have["analysis"][pre["analysis"] + _key(s)]
-    todo = [s for s in sources if any(pre[t] + _key(s) not in have[t] for t in tables)]
-    assert settings.engine is not None
-    progress("mapping", 0, len(todo))
-    mapped = dict(zip((_key(s) for s in todo), settings.engine.map_files(
+    have = _stored(sources, store, pre, embedder is not None)
+    todo = [s for s in sources if pre["analysis"] + _key(s) not in have["analysis"]]
+    engine = settings.engine or ProcessEngine(settings.jobs)
+    mapped = dict(zip((_key(s) for s in todo), engine.map_files(
         todo, tokenizer, embedder, settings.redact, progress), strict=True))
+    timings.update(map_s=time.perf_counter() - t, files_mapped=len(todo))
+    t = time.perf_counter()
     fresh = {k: r for k, r in mapped.items() if not r.error}
-    if store and fresh:
-        store.put_many("analysis", ((pre["analysis"] + k, r.analysis) for k, r in fresh.items()))
-        store.put_many("counts", ((pre["counts"] + k, r.counts) for k, r in fresh.items()))
+    if settings.redact:
+        fresh = _scrubbed(fresh, have["analysis"].values(), base.redactions)
+    rows: dict[str, FileRows] = {}
+    for s in sources:
+        k = _key(s)
+        got = fresh.get(k)
+        if got is None and k not in mapped:
+            got = FileRows(have["analysis"][pre["analysis"] + k],
+                           have["counts"].get(pre["counts"] + k),
+                           have["vectors"].get(pre["vectors"] + k))
+        if got is not None:
+            rows[k] = got
+    new_counts, new_vectors = _fill_missing(rows, tokenizer, embedder, progress)
+    if store:
+        store.put_encoded("analysis", ((pre["analysis"] + k, r.encoded if r.encoded is not None
+                                        else encode_analysis(r.analysis))
+                                       for k, r in fresh.items()))
+        store.put_many("counts", ((pre["counts"] + k, rows[k].counts)
+                                  for k in {**dict.fromkeys(fresh), **dict.fromkeys(new_counts)}))
         if embedder:
-            store.put_many("vectors", ((pre["vectors"] + k, r.vectors) for k, r in fresh.items()))
+            store.put_many("vectors", ((pre["vectors"] + k, rows[k].vectors) for k in
+                                       {**dict.fromkeys(fresh), **dict.fromkeys(new_vectors)}))
     out: tuple[list[Any], ...] = ([], [], [], [], [])
     for s, fs in zip(sources, fstats, strict=True):
         r = mapped.get(_key(s))
         if r is not None and r.error:
             base.skipped[s.path] = ((fs.stamp if fs else (0, 0, 0, 0)), r.error, "failed")
             continue
-        k = _key(s)
-        row = (s, fs, r.analysis if r else have["analysis"][pre["analysis"] + k],
-               r.counts if r else have["counts"][pre["counts"] + k],
-               (r.vectors if r else have["vectors"][pre["vectors"] + k]) if embedder else None)
-        for column, value in zip(out, row, strict=True):
+        row = rows[_key(s)]
+        assert row.analysis is not None
+        vec = np.asarray(row.vectors).reshape(len(row.analysis.chunks), embedder.dimension) \
+            if embedder else None
+        for column, value in zip(out, (s, fs, row.analysis, row.counts, vec), strict=True):
             column.append(value)
-    vectors = [np.asarray(v, np.float32) for v in out[4]] if embedder else None
-    return out[0], out[1], out[2], out[3], vectors, len(todo)
+    timings["rows_s"] = time.perf_counter() - t
+    return out[0], out[1], out[2], out[3], (out[4] if embedder else None)
 
 
-def _key(a: FileAnalysis | SourceFile) -> str:
-    return f"{a.path}\0{a.digest}"
-
-
-def _analyses(sources: Sequence[SourceFile], store: Store | None, settings: IndexSettings,
-              progress: Progress, known: Sequence[Any] = ()) -> list[FileAnalysis]:
-    prefix = _prefixes("", "", analysis_tag(settings.redact))["analysis"]
-    cached = store.get_many("analysis", (prefix + _key(s) for s in sources)) if store else {}
-    untrue = [s.path for s in sources if prefix + _key(s) in cached
-              and not true_to_source(cached[prefix + _key(s)], s)]
+def _stored(sources: Sequence[SourceFile], store: Store | None, pre: dict[str, str],
+            vectors: bool) -> dict[str, dict[str, Any]]:
+    """What the store holds for these sources, per table; an analysis that shows text
+    its file does not hold is left out (and so recomputed)."""
+    tables = ("analysis", "counts", "vectors") if vectors else ("analysis", "counts")
+    have: dict[str, dict[str, Any]] = {
+        t: store.get_many(t, (pre[t] + _key(s) for s in sources)) if store else {}
+        for t in tables}
+    have.setdefault("vectors", {})
+    analyses = have["analysis"]
+    untrue = [s.path for s in sources if pre["analysis"] + _key(s) in analyses
+              and not true_to_source(analyses[pre["analysis"] + _key(s)], s)]
     if untrue:
         log.warning("cache store: %d analyses show text their file does not hold (first: %s);"
                     " recomputing them", len(untrue), untrue[0])
         lying = set(untrue)
         for s in sources:
             if s.path in lying:
-                cached.pop(prefix + _key(s), None)
-    missing = [s for s in sources if prefix + _key(s) not in cached]
-    done = [len(sources) - len(missing)]
-    progress("parsing", done[0], len(sources))
+                analyses.pop(pre["analysis"] + _key(s), None)
+    return have
 
-    def tick(n: int) -> None:
-        done[0] += n
-        progress("parsing", done[0], len(sources))
 
-    fresh = {_key(a): a for a in analyze_all(missing, settings.jobs, tick, settings.redact)}
-    # A secret found in one file leaves every other file too, before anything is stored.
-    scrub = Scrubber.of([a.redactions for a in (*fresh.values(), *cached.values())]
-                        + list(known)) if settings.redact else None
-    if scrub is not None:
-        fresh = {k: scrub_analysis(a, scrub) for k, a in fresh.items()}
-    if store and fresh:
-        store.put_many("analysis", ((prefix + k, a) for k, a in fresh.items()))
-    return [cached.get(prefix + _key(s)) or fresh[_key(s)] for s in sources]
+def _scrubbed(fresh: dict[str, FileRows], cached: Iterable[FileAnalysis],
+              known: Sequence[Any]) -> dict[str, FileRows]:
+    """A secret found in one file leaves every other file too, before anything is
+    stored. A file it changes loses its counts and vectors (they read the secret)."""
+    scrub = Scrubber.of([r.analysis.redactions for r in fresh.values() if r.analysis]
+                        + [a.redactions for a in cached] + list(known))
+    if scrub is None:
+        return fresh
+    out = {}
+    for k, r in fresh.items():
+        assert r.analysis is not None
+        if r.runs is not None and not scrub.may_touch(r.runs):
+            out[k] = r
+            continue
+        a = scrub_analysis(r.analysis, scrub)
+        out[k] = r if a is r.analysis else FileRows(a, None, None)
+    return out
+
+
+def _fill_missing(rows: dict[str, FileRows], tokenizer: Tokenizer, embedder: Embedder | None,
+                  progress: Progress) -> tuple[list[str], list[str]]:
+    """Count and embed, in place, the rows that lack counts or vectors (an analysis from
+    the store under another tokenizer or model, or one the scrubber changed); the keys
+    of the rows given counts and of those given vectors."""
+    no_counts = [k for k, r in rows.items() if r.counts is None]
+    no_vectors = [k for k, r in rows.items() if r.vectors is None] if embedder else []
+    if no_counts:
+        progress("counting tokens", 0, len(no_counts))
+        counted = count_files([_analysis(rows[k]) for k in no_counts], tokenizer)
+        for k, c in zip(no_counts, counted, strict=True):
+            rows[k] = dataclasses.replace(rows[k], counts=c)
+    if no_vectors:
+        assert embedder is not None
+        progress("embedding", 0, len(no_vectors))
+        embedded = embed_files([_analysis(rows[k]) for k in no_vectors], embedder)
+        for k, v in zip(no_vectors, embedded, strict=True):
+            rows[k] = dataclasses.replace(rows[k], vectors=v)
+    return no_counts, no_vectors
+
+
+def _analysis(r: FileRows) -> FileAnalysis:
+    assert r.analysis is not None, "a row without an analysis is a failed file's"
+    return r.analysis
+
+
+def _key(a: FileAnalysis | SourceFile) -> str:
+    return f"{a.path}\0{a.digest}"
 
 
 _MARKER = re.compile(r"\[REDACTED:[a-z0-9-]+\]")
@@ -509,65 +543,6 @@ def _redacted_from(line: str, original: str) -> bool:
         return False
     pattern = ".*?".join(re.escape(part) for part in _MARKER.split(line))
     return re.fullmatch(pattern, original, re.DOTALL) is not None
-
-
-def _counts(analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
-            store: Store | None, progress: Progress,
-            tag: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    prefix = _prefixes(tokenizer.name, "", tag)["counts"]
-    cached = store.get_many("counts", (prefix + _key(a) for a in analyses)) if store else {}
-    todo = [i for i, a in enumerate(analyses) if prefix + _key(a) not in cached]
-    per_file = [count_texts(analyses[i]) for i in todo]
-    texts = [t for group in per_file for t in group]
-    progress("counting tokens", 0, len(texts))
-    n = _count_in_batches(tokenizer, texts, progress)
-    fresh: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
-    pos = 0
-    for i, group in zip(todo, per_file, strict=True):
-        fresh[_key(analyses[i])] = counts_from(analyses[i], n[pos : pos + len(group)])
-        pos += len(group)
-    if store and fresh:
-        store.put_many("counts", ((prefix + k, v) for k, v in fresh.items()))
-    return [cached.get(prefix + _key(a)) or fresh[_key(a)] for a in analyses]
-
-
-def _count_in_batches(tokenizer: Tokenizer, texts: list[str], progress: Progress) -> list[int]:
-    out: list[int] = []
-    step = 20_000
-    for i in range(0, len(texts), step):
-        out.extend(tokenizer.count_many(texts[i : i + step]))
-        progress("counting tokens", min(i + step, len(texts)), len(texts))
-    return out
-
-
-def _vectors(analyses: Sequence[FileAnalysis], embedder: Embedder, store: Store | None,
-             progress: Progress, tag: str) -> list[np.ndarray]:
-    prefix = _prefixes("", embedder.model_id, tag)["vectors"]
-    cached = store.get_many("vectors", (prefix + _key(a) for a in analyses)) if store else {}
-    todo = [a for a in analyses if prefix + _key(a) not in cached]
-    texts = [embed_text(c) for a in todo for c in a.chunks]
-    progress("embedding", 0, len(texts))
-    mats = []
-    # Large steps: the static embedder spreads each over the cores (see embed.py).
-    step = 16_384
-    for i in range(0, len(texts), step):
-        mats.append(embedder.embed_documents(texts[i : i + step]))
-        progress("embedding", min(i + step, len(texts)), len(texts))
-    allv = np.concatenate(mats) if mats else np.zeros((0, embedder.dimension), np.float32)
-    fresh: dict[str, np.ndarray] = {}
-    pos = 0
-    for a in todo:
-        fresh[_key(a)] = allv[pos : pos + len(a.chunks)].astype(np.float16)
-        pos += len(a.chunks)
-    if store and fresh:
-        store.put_many("vectors", ((prefix + k, v) for k, v in fresh.items()))
-    out = []
-    for a in analyses:
-        v = cached.get(prefix + _key(a))
-        if v is None:
-            v = fresh[_key(a)]
-        out.append(np.asarray(v, np.float32).reshape(len(a.chunks), embedder.dimension))
-    return out
 
 
 def index_sources(

@@ -29,6 +29,7 @@ from ..embed import Embedder
 from ..errors import ConfigError
 from ..tokens import Tokenizer
 from ..types import Chunk, SourceFile
+from .persist import encode_analysis
 
 Counts = tuple[int, np.ndarray, np.ndarray]
 
@@ -41,6 +42,10 @@ class FileRows:
     counts: Counts | None
     vectors: np.ndarray | None
     error: str = ""
+    # redact.run_fingerprints of the file's chunks; None: not taken (scrub every chunk)
+    runs: frozenset[int] | None = None
+    # the analysis as the store keeps it (persist.encode_analysis), made on the worker
+    encoded: bytes | None = None
 
 
 def count_texts(a: FileAnalysis) -> list[str]:
@@ -83,32 +88,127 @@ def map_batch(batch: list[SourceFile], tokenizer: Tokenizer, embedder: Embedder 
             analyses.append(analyze(src, redact=redact))
         except Exception as exc:  # a bug on one file must not cost the others
             analyses.append(f"failed on a worker: {type(exc).__name__}: {exc}")
-    good = [(src, a) for src, a in zip(batch, analyses, strict=True)
-            if isinstance(a, FileAnalysis)]
-    groups = [count_texts(a) for _, a in good]
-    n = tokenizer.count_many([t for g in groups for t in g])
-    counts, pos = [], 0
-    for (_, a), g in zip(good, groups, strict=True):
-        counts.append(counts_from(a, n[pos : pos + len(g)]))
-        pos += len(g)
-    vectors: list[np.ndarray | None] = [None] * len(good)
-    if embedder is not None:
-        texts = [embed_text(c) for _, a in good for c in a.chunks]
-        allv = np.asarray(embedder.embed_documents(texts), np.float32) if texts else \
-            np.zeros((0, embedder.dimension), np.float32)
-        pos = 0
-        for i, (_, a) in enumerate(good):
-            vectors[i] = allv[pos : pos + len(a.chunks)].astype(np.float16)
-            pos += len(a.chunks)
-    done = iter(zip(counts, vectors, strict=True))
+    good = [a for a in analyses if isinstance(a, FileAnalysis)]
+    done = iter(zip(*count_and_embed(good, tokenizer, embedder), strict=True))
     out = []
     for got in analyses:
         if isinstance(got, str):
             out.append(FileRows(None, None, None, got))
         else:
             c, v = next(done)
-            out.append(FileRows(got, c, v))
+            out.append(FileRows(got, c, v, runs=_runs(got) if redact else None,
+                                encoded=encode_analysis(got)))
     return out
+
+
+def _runs(a: FileAnalysis) -> frozenset[int]:
+    """What lets the main process pass over this file when it takes the secrets found in
+    other files out of every file: hashed here, on the workers' cores."""
+    from ..redact import run_fingerprints
+
+    return run_fingerprints(t for c in a.chunks
+                            for t in (c.text, c.skeleton, c.context) if t)
+
+
+def count_and_embed(analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
+                    embedder: Embedder | None
+                    ) -> tuple[list[Counts], list[np.ndarray | None]]:
+    """Each file's token counts and (float16) chunk vectors."""
+    vectors: list[np.ndarray | None] = [None] * len(analyses)
+    if embedder is not None:
+        vectors = list(embed_files(analyses, embedder))
+    return count_files(analyses, tokenizer), vectors
+
+
+def count_files(analyses: Sequence[FileAnalysis], tokenizer: Tokenizer) -> list[Counts]:
+    """Each file's token counts, all its texts counted in one call."""
+    groups = [count_texts(a) for a in analyses]
+    n = tokenizer.count_many([t for g in groups for t in g])
+    counts, pos = [], 0
+    for a, g in zip(analyses, groups, strict=True):
+        counts.append(counts_from(a, n[pos : pos + len(g)]))
+        pos += len(g)
+    return counts
+
+
+def embed_files(analyses: Sequence[FileAnalysis], embedder: Embedder) -> list[np.ndarray]:
+    """Each file's chunk vectors (float16, a row a chunk), all texts embedded in one call."""
+    texts = [embed_text(c) for a in analyses for c in a.chunks]
+    allv = np.asarray(embedder.embed_documents(texts), np.float32) if texts else \
+        np.zeros((0, embedder.dimension), np.float32)
+    out, pos = [], 0
+    for a in analyses:
+        out.append(allv[pos : pos + len(a.chunks)].astype(np.float16))
+        pos += len(a.chunks)
+    return out
+
+
+#: Below this many files one process maps them (forking costs more than it saves).
+PARALLEL_MIN_FILES = 64
+_JOB: tuple[Tokenizer, Embedder | None, bool] | None = None
+
+
+class ProcessEngine:
+    """Runs the per-file map in worker processes of this machine (the default engine).
+
+    Each worker analyzes, counts and embeds its files, so the three stages keep every core
+    busy together, and the main process only receives rows: run one after another, each
+    stage left cores idle at its start and end, and the main process's share ran alone.
+    """
+
+    name = "local"
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = jobs
+
+    def map_files(self, sources: Sequence[SourceFile], tokenizer: Tokenizer,
+                  embedder: Embedder | None, redact: bool,
+                  progress: Callable[[str, int, int], None]) -> list[FileRows]:
+        """The rows of every source, in order."""
+        from ..embed import _cpus, _may_fork
+
+        jobs = self.jobs or _cpus()
+        progress("analyzing", 0, len(sources))
+        if jobs <= 1 or len(sources) < PARALLEL_MIN_FILES or not _may_fork():
+            out: list[FileRows] = []
+            for batch in _batches(sources, 1 << 18):
+                out += map_batch(batch, tokenizer, embedder, redact)
+                progress("analyzing", len(out), len(sources))
+            return out
+        return self._in_workers(sources, tokenizer, embedder, redact, progress, jobs)
+
+    @staticmethod
+    def _in_workers(sources: Sequence[SourceFile], tokenizer: Tokenizer,
+                    embedder: Embedder | None, redact: bool,
+                    progress: Callable[[str, int, int], None], jobs: int) -> list[FileRows]:
+        global _JOB
+        from ..analyze import worker_pool
+
+        # Batches of about 1/8 of a worker's share, 32-128 KB of text: small enough to
+        # keep the cores evenly loaded (and under the size where counting starts threads),
+        # large enough to amortise a task's pickling.
+        total = sum(len(s.text) for s in sources)
+        batches = _batches(sources, max(1 << 15, min(1 << 17, total // (jobs * 8))))
+        out = []
+        # The tokenizer and embedder reach the workers by the fork, not pickled per task.
+        _JOB = (tokenizer, embedder, redact)
+        try:
+            with worker_pool(jobs) as pool:
+                for rows in pool.map(_map_forked, batches):
+                    out += rows
+                    progress("analyzing", len(out), len(sources))
+        finally:
+            _JOB = None
+        return out
+
+
+def _map_forked(batch: list[SourceFile]) -> list[FileRows]:
+    assert _JOB is not None, "set by the parent before the fork"
+    from .. import embed
+
+    embed.IN_WORKER = True  # a worker has its core: an embedder must not fork more
+    tokenizer, embedder, redact = _JOB
+    return map_batch(batch, tokenizer, embedder, redact)
 
 
 class DaskEngine:

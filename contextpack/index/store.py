@@ -381,12 +381,16 @@ class Store:
             return None
 
     def put_many(self, table: str, items: Iterable[tuple[str, Any]]) -> None:
+        """Store values, each encoded with the table's codec (``persist.CODECS``)."""
+        encode = persist.CODECS[table][0]
+        self.put_encoded(table, ((k, encode(v)) for k, v in items))
+
+    def put_encoded(self, table: str, items: Iterable[tuple[str, bytes]]) -> None:
+        """Store values already encoded with the table's codec (by a worker process)."""
         if self._conn is None:
             return
-        encode = persist.CODECS[table][0]
         rows = []
-        for k, v in items:
-            body = encode(v)
+        for k, body in items:
             rows.append((k, row_mac(self._key, table, k, body) + body))
         if not rows:
             return
