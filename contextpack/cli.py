@@ -84,7 +84,8 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Leave out files matching this glob (repeatable), e.g. 'tests/'.")(f)
     f = click.option("--include-generated", is_flag=True,
                      help="Also pack build output: dist/ and build/ folders, bundles, files "
-                          "ending in a sourceMappingURL, compiled twins of TypeScript.")(f)
+                          "ending in a sourceMappingURL, compiled twins of TypeScript; and "
+                          "translation catalogs (.po, .pot).")(f)
     f = click.option("--include-vendored", is_flag=True,
                      help="Also pack vendored folders: vendor/, third_party/, node_modules/.")(f)
     f = click.option("--no-gitignore", is_flag=True,

@@ -88,6 +88,7 @@ SkipKind = Literal[
     "build_output",  # a build folder, a bundler's banner, a sourceMappingURL
     "compiled_twin",  # compiled JavaScript or declarations beside their TypeScript
     "vendored",  # a folder of third-party code
+    "translation",  # a gettext translation catalog (.po, .pot)
     "too_large",
     "lock",  # a package manager's lock file
     "empty",

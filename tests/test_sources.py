@@ -73,6 +73,8 @@ def test_ignore_files_can_be_turned_off(tmp_path: Path) -> None:
         ("out.js", "var a = 1;\n//# sourceMappingURL=out.js.map\n", "build output",
          "build_output"),
         ("bad.ipynb", "{not json", "notebook is not valid JSON", "format"),
+        ("locale/fr/LC_MESSAGES/django.po", 'msgid "Save"\nmsgstr "Enregistrer"\n',
+         "translation catalog", "translation"),
     ],
 )
 def test_skipped_with_a_reason_and_its_kind(tmp_path: Path, name: str, data: str | bytes,
@@ -261,3 +263,15 @@ def test_a_javascript_file_is_compiled_in_place_when_its_folder_has_several(
         write(tmp_path, f"two/{stem}.js", "exports.x = 1;\n")
         write(tmp_path, f"two/{stem}.d.ts", "export declare const x: number;\n")
     assert paths(tmp_path) == ["one/a.js", "one/a.ts", "two/a.ts", "two/b.ts"]
+
+
+def test_translation_catalogs_are_left_out_unless_asked_for(tmp_path: Path) -> None:
+    write(tmp_path, "app/views.py", "def save():\n    return _('Save')\n")
+    write(tmp_path, "locale/fr/LC_MESSAGES/django.po", 'msgid "Save"\nmsgstr "Enregistrer"\n')
+    write(tmp_path, "locale/django.pot", 'msgid "Save"\nmsgstr ""\n')
+    files = [(f.path, read_source(f)) for f in scan(tmp_path).files]
+    kinds = {p: got.kind for p, got in files if isinstance(got, Skipped)}
+    assert kinds == {"locale/fr/LC_MESSAGES/django.po": "translation",
+                     "locale/django.pot": "translation"}
+    opts = SourceOptions(include_generated=True)
+    assert all(not isinstance(read_source(f, opts), Skipped) for f in scan(tmp_path, opts).files)

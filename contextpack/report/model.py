@@ -51,7 +51,7 @@ MAX_ITEMS = 2000
 
 #: The legend category of each kind of skip; any other kind is "unread".
 _SKIP_CATEGORY: dict[SkipKind, str] = {"binary": "binary", "minified": "generated",
-                                       "too_large": "large"}
+                                       "translation": "generated", "too_large": "large"}
 
 
 def skip_category(kind: SkipKind) -> str:
