@@ -312,3 +312,37 @@ def test_an_incremental_finalize_equals_a_full_one(repo: Path) -> None:
         assert fast.index.graph is not None and fast.index.graph.src.size
         for query in ("total greet", "Ledger.total", "lateComer added_later", ""):
             assert fast.pack(query, 600).text == full.pack(query, 600).text
+
+
+def test_a_build_on_worker_processes_equals_one_from_the_store_and_a_serial_one(
+        tmp_path: Path) -> None:
+    """Enough files to map them on worker processes: the index must be the one a build
+    taking every row from the store, and a build in one process, make: the same rows and
+    skips, and a secret found in one file taken out of the others."""
+    import os
+
+    from contextpack.index.engine import PARALLEL_MIN_FILES
+
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    for i in range(PARALLEL_MIN_FILES + 6):
+        (repo / "pkg" / f"m{i:03d}.py").write_text(
+            f"def handler_{i}(request):\n    return render(request, 'page{i}.html')\n")
+    (repo / "settings.py").write_text('DB = {"PASSWORD": "Zq8vWx2Lp9Rt"}\n')
+    (repo / "pkg" / "deploy.py").write_text('db.connect(user, "Zq8vWx2Lp9Rt")\n')
+    (repo / "logo.png").write_bytes(b"\x89PNG\r\n\x00\x00")
+    cache = str(tmp_path / "cache")
+    cold = build(repo, cache_dir=cache)
+    assert cold.stats["cache"] == "cold" and cold.stats["files_mapped"] == PARALLEL_MIN_FILES + 8
+    for snap in (tmp_path / "cache").rglob("snapshot-*"):
+        os.remove(snap)
+    again = build(repo, cache_dir=cache)
+    assert again.stats["files_mapped"] == 0
+    serial = build(repo, use_cache=False, jobs=1)
+    for ix in (again, serial):
+        assert ix.paths == cold.paths and ix.texts == cold.texts
+        assert (ix.tok_full == cold.tok_full).all()
+        assert np.array_equal(ix.dense_vectors(), cold.dense_vectors())
+        assert ix.skipped == cold.skipped
+    assert {p: kind for p, (_, _, kind) in cold.skipped.items()} == {"logo.png": "binary"}
+    assert not any("Zq8vWx2Lp9Rt" in t for t in cold.texts)
