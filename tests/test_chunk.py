@@ -156,3 +156,23 @@ def test_broken_code_falls_back_and_keeps_its_lines() -> None:
     assert chunks
     assert min(c.start_line for c in chunks) == 1
     assert max(c.end_line for c in chunks) == 50
+
+
+def test_rst_titles_are_read_from_their_adornments() -> None:
+    """Overlined and underlined titles give the heading path; a title after a simple
+    table is still one; ``::`` (a literal block) and a short rule inside a paragraph are
+    not titles."""
+    from contextpack.chunk import chunk_source
+    from contextpack.types import SourceFile, digest
+
+    text = "\n".join([
+        "=======", " Guide", "=======", "", "Intro text.", "",
+        "Options", "-------", "", "=====  =====", "name   what", "=====  =====",
+        "a      first", "=====  =====", "",
+        "Methods", "-------", "", "Call it like this::", "", "    f(x)", "",
+        "**Example table:**", "::", "", "    a b", "", "Not a title", "--", "",
+        "Limits", "~~~~~~", "", "Small print.", ""])
+    src = SourceFile("guide.rst", text, "rst", digest(text), len(text))
+    symbols = [c.symbol for c in chunk_source(src, 1500)]
+    assert symbols == ["Guide", "Guide > Options", "Guide > Methods",
+                       "Guide > Methods > Limits"]
