@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .lexical import term_counts
+from .lexical import term_dict
 from .types import Chunk, SourceFile
 
 # The chunkers, the secret patterns and the process pool load when a file is analysed:
@@ -69,7 +69,7 @@ def analyze(src: SourceFile, max_chars: int | None = None, redact: bool = True) 
         note = "nested too deeply for the parser: split into line windows"
     if chunks and all(c.kind == "lines" for c in chunks) and src.language not in ("other",):
         note = note or "syntax tree mostly errors: split into line windows"
-    terms = tuple(dict(term_counts(f"{c.symbol}\n{c.text}")) for c in chunks)
+    terms = tuple(term_dict(f"{c.symbol}\n{c.text}") for c in chunks)
     return FileAnalysis(
         path=src.path,
         digest=src.digest,
@@ -98,7 +98,7 @@ def scrub_analysis(a: FileAnalysis, scrub: Scrubber) -> FileAnalysis:
         c = dataclasses.replace(c, text=text, skeleton=scrub.text(c.skeleton),
                                 context=scrub.text(c.context))
         chunks.append(c)
-        terms.append(dict(term_counts(f"{c.symbol}\n{c.text}")))
+        terms.append(term_dict(f"{c.symbol}\n{c.text}"))
     same = all(x is y for x, y in zip(chunks, a.chunks, strict=True))
     if same and len(found) == len(a.redactions):
         return a

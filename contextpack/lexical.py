@@ -50,14 +50,19 @@ def split_identifier(word: str) -> tuple[str, ...]:
 
 def term_counts(text: str) -> Counter[str]:
     """Term frequencies of a text, identifiers split as above."""
-    # A plain dict, then one Counter: Counter's own += on a new key runs __missing__ in
-    # Python, a third of a cold index's term extraction.
+    return Counter(term_dict(text))
+
+
+def term_dict(text: str) -> dict[str, int]:
+    """``term_counts`` as a plain dict: what an index keeps per chunk."""
+    # A plain dict: Counter's own += on a new key runs __missing__ in Python, a third of
+    # a cold index's term extraction.
     counts: dict[str, int] = {}
     get = counts.get
     for word, n in Counter(WORD.findall(text)).items():
         for term in split_identifier(word):
             counts[term] = get(term, 0) + n
-    return Counter(counts)
+    return counts
 
 
 def query_terms(text: str) -> Counter[str]:

@@ -202,6 +202,7 @@ class Index:
         """Add new files' rows (their terms get ids in the shared vocabulary)."""
         term_docs: list[dict[int, int]] = []
         vocab = self.vocab.as_dict()
+        setdefault = vocab.setdefault
         first_file = self.n_files
         lists: dict[str, list[Any]] = {name: [] for name in _BIG_STRINGS + _NAME_TUPLES}
         lists.update({name: list(getattr(self, name)) for name in _SMALL_STRINGS})
@@ -233,13 +234,8 @@ class Index:
                 lists["contexts"].append(c.context)
                 lists["defs"].append(c.defs)
                 lists["refs"].append(c.refs)
-                doc = {}
-                for t, n in terms.items():
-                    tid = vocab.get(t)
-                    if tid is None:
-                        tid = vocab[t] = len(vocab)
-                    doc[tid] = n
-                term_docs.append(doc)
+                # a new term takes the next id (len is read before setdefault adds it)
+                term_docs.append({setdefault(t, len(vocab)): n for t, n in terms.items()})
             tok_full.append(tfull)
             tok_skel.append(tskel)
         for name in _SMALL_STRINGS:

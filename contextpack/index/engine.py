@@ -106,8 +106,8 @@ def _runs(a: FileAnalysis) -> frozenset[int]:
     other files out of every file: hashed here, on the workers' cores."""
     from ..redact import run_fingerprints
 
-    return run_fingerprints(t for c in a.chunks
-                            for t in (c.text, c.skeleton, c.context) if t)
+    # The chunks' texts hold every line a skeleton or context shows.
+    return run_fingerprints(c.text for c in a.chunks)
 
 
 def count_and_embed(analyses: Sequence[FileAnalysis], tokenizer: Tokenizer,
