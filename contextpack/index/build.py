@@ -414,14 +414,8 @@ def _rows(
             rows[k] = got
     new_counts, new_vectors = _fill_missing(rows, tokenizer, embedder, progress)
     if store:
-        store.put_encoded("analysis", ((pre["analysis"] + k, r.encoded if r.encoded is not None
-                                        else encode_analysis(r.analysis))
-                                       for k, r in fresh.items()))
-        store.put_many("counts", ((pre["counts"] + k, rows[k].counts)
-                                  for k in {**dict.fromkeys(fresh), **dict.fromkeys(new_counts)}))
-        if embedder:
-            store.put_many("vectors", ((pre["vectors"] + k, rows[k].vectors) for k in
-                                       {**dict.fromkeys(fresh), **dict.fromkeys(new_vectors)}))
+        _put_rows(store, pre, fresh, rows, [*fresh, *new_counts],
+                  [*fresh, *new_vectors] if embedder else [])
     out: tuple[list[Any], ...] = ([], [], [], [], [])
     for s, fs in zip(sources, fstats, strict=True):
         r = mapped.get(_key(s))
@@ -436,6 +430,20 @@ def _rows(
             column.append(value)
     timings["rows_s"] = time.perf_counter() - t
     return out[0], out[1], out[2], out[3], (out[4] if embedder else None)
+
+
+def _put_rows(store: Store, pre: dict[str, str], fresh: dict[str, FileRows],
+              rows: dict[str, FileRows], counted: Sequence[str],
+              embedded: Sequence[str]) -> None:
+    """Store the mapped analyses (as the workers encoded them) and every count and vector
+    made in this build."""
+    store.put_encoded("analysis", ((pre["analysis"] + k, r.encoded if r.encoded is not None
+                                    else encode_analysis(r.analysis))
+                                   for k, r in fresh.items()))
+    store.put_many("counts", ((pre["counts"] + k, rows[k].counts)
+                              for k in dict.fromkeys(counted)))
+    store.put_many("vectors", ((pre["vectors"] + k, rows[k].vectors)
+                               for k in dict.fromkeys(embedded)))
 
 
 def _stored(sources: Sequence[SourceFile], store: Store | None, pre: dict[str, str],
