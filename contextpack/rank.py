@@ -3,6 +3,9 @@
 Signals (each scaled to [0, 1] before weighing, see ``_scaled``):
 
 * ``bm25``   BM25 of the chunk over identifier-aware terms;
+* ``message`` text of the chunk's string literals found in the query: a pasted error
+             (``Cannot index number with string "foo"``) is the printed form of a
+             message the code builds from a template (``"Cannot index %s with string"``);
 * ``file``   BM25 of the chunk's whole file (a function in the right file matters more);
 * ``title``  BM25 of the chunk against the query's first line, when the query has more
              lines: an issue's title (or a question's summary) says what it is about,
@@ -42,6 +45,7 @@ class Weights:
     """How much each signal counts; fitted on the benchmark's dev set (bench/README.md)."""
 
     bm25: float = 1.0
+    message: float = 1.0
     file: float = 0.6
     title: float = 1.5
     dense: float = 0.5
@@ -145,7 +149,8 @@ def file_roles(index: Index) -> np.ndarray:
     return roles
 
 
-SIGNALS = ("bm25", "file", "title", "dense", "name", "path", "where", "parent", "filemax", "graph")
+SIGNALS = ("bm25", "message", "file", "title", "dense", "name", "path", "where", "parent",
+           "filemax", "graph")
 
 
 @dataclass
@@ -214,6 +219,8 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
             signals["title"] = _scaled(chunk_bm25.score(title_terms))
     if embedder is not None and index.vectors is not None and weights.dense:
         signals["dense"] = _dense(index, embedder.embed_query(query))
+    if weights.message:
+        signals["message"] = _messages(index, query, signals["bm25"])
     name_sig, named_symbols = _named_symbols(index, query, weights.wrapper)
     signals["name"] = name_sig
     path_files, named_files = _named_files(index, query)
@@ -332,6 +339,57 @@ def prepare(index: Index) -> None:
     file_roles(index)
     prose_share(index)
     _floor_order(index)
+
+
+# A string literal of code: "...", '...' (where it is a string) or `...`, at least 10
+# characters.
+_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.){10,})"|\'((?:[^\'\\\n]|\\.){10,})\''
+                      r'|`([^`]{10,})`')
+# What a message template fills in or escapes: printf (%s, %-5d, %(name)s), braces ({},
+# {0}, {name}, ${x}, #{x}), escapes (\n); the text between them is printed as written.
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-+ #0]*\d*(?:\.\d+)?[hlLqjzt]*[a-zA-Z]"
+                          r"|\$?\{[^{}]*\}|#\{[^{}]*\}|\\[nrt]")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+MESSAGE_ROWS = 400  # chunks, best by BM25, whose literals are compared with the query
+_MESSAGE_MIN = 10  # characters of a literal's fixed text, and two words, to count
+
+
+def _messages(index: Index, query: str, bm25: np.ndarray) -> np.ndarray:
+    """Per chunk: the characters of its string literals' fixed text (between
+    placeholders) that the query contains, scaled to [0, 1]. Only code chunks among the
+    ``MESSAGE_ROWS`` best by BM25 are read: a message the query quotes shares its words."""
+    out = np.zeros(index.n_chunks, np.float32)
+    text = " ".join(query.split()).lower()
+    if len(text) < _MESSAGE_MIN:
+        return out
+    roles = file_roles(index)
+    memo: dict[int, tuple[str, ...]] = index.__dict__.setdefault("_literal_parts", {})
+    for r in np.argsort(-bm25, kind="stable")[:MESSAGE_ROWS].tolist():
+        if bm25[r] <= 0:
+            break
+        if roles[index.chunk_file[r]] != 0:
+            continue
+        parts = memo.get(r)
+        if parts is None:
+            parts = memo[r] = _literal_parts(index.texts[r])
+        found = sum(len(p) for p in parts if p in text)
+        if found:
+            out[r] = found
+    return _scaled(out)
+
+
+def _literal_parts(code: str) -> tuple[str, ...]:
+    """The fixed pieces of a chunk's string literals (lower case, spaces folded) long
+    enough to tell a message: at least ``_MESSAGE_MIN`` characters and two words."""
+    parts: set[str] = set()
+    for m in _LITERAL.finditer(code):
+        literal = next(g for g in m.groups() if g is not None)
+        literal = literal.replace('\\"', '"').replace("\\'", "'")
+        for piece in _PLACEHOLDER.split(literal):
+            piece = " ".join(piece.split()).lower()
+            if len(piece) >= _MESSAGE_MIN and len(_WORD.findall(piece)) >= 2:
+                parts.add(piece)
+    return tuple(sorted(parts))
 
 
 def _title(query: str) -> str:
