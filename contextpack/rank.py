@@ -45,7 +45,9 @@ class Weights:
     """How much each signal counts; fitted on the benchmark's dev set (bench/README.md)."""
 
     bm25: float = 1.0
-    message: float = 1.0
+    # Half of BM25's: issues paste whole program outputs (a version report, a log), and
+    # the code printing those is rarely what they are about.
+    message: float = 0.5
     file: float = 0.6
     title: float = 1.5
     dense: float = 0.5
@@ -379,15 +381,17 @@ def _messages(index: Index, query: str, bm25: np.ndarray) -> np.ndarray:
 
 
 def _literal_parts(code: str) -> tuple[str, ...]:
-    """The fixed pieces of a chunk's string literals (lower case, spaces folded) long
-    enough to tell a message: at least ``_MESSAGE_MIN`` characters and two words."""
+    """The fixed pieces of a chunk's string literals (lower case, spaces folded) that read
+    as a message: at least ``_MESSAGE_MIN`` characters and two words apart by a space (a
+    literal naming code, ``"matplotlib.pyplot"`` or ``"add_subplot"``, is matched by the
+    name and path signals already, and issues quote such names all the time)."""
     parts: set[str] = set()
     for m in _LITERAL.finditer(code):
         literal = next(g for g in m.groups() if g is not None)
         literal = literal.replace('\\"', '"').replace("\\'", "'")
         for piece in _PLACEHOLDER.split(literal):
             piece = " ".join(piece.split()).lower()
-            if len(piece) >= _MESSAGE_MIN and len(_WORD.findall(piece)) >= 2:
+            if len(piece) >= _MESSAGE_MIN and " " in piece and len(_WORD.findall(piece)) >= 2:
                 parts.add(piece)
     return tuple(sorted(parts))
 

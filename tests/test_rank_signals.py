@@ -71,6 +71,8 @@ def test_a_question_quoting_no_message_gets_no_message_signal(tmp_path: Path) ->
     ('format!("{} is not in {}", v, r)', ()),  # 9 characters between: too little to tell
     ("log('%(name)s has  no attribute %(attr)s')", ("has no attribute",)),
     ("x = `retry ${n} of ${max} failed`", ()),  # the fixed pieces are single words
+    ('plt = import_module("matplotlib.pyplot")', ()),  # a name, not a message
+    ('cfg.set("transform_output", "pandas_frame")', ()),
 ])
 def test_the_fixed_text_of_a_literal_is_what_a_message_shows(code: str,
                                                               parts: tuple[str, ...]) -> None:
