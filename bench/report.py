@@ -197,6 +197,13 @@ def _sec(x):
     return "—" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
 
 
+def _plot_if_possible(records, out_png: Path, packers=None):
+    try:
+        plot(records, out_png, packers)
+    except ImportError:  # matplotlib comes with the `bench` extra
+        log("matplotlib missing (pip install -e '.[bench]'): no relevance.png")
+
+
 def plot(records, out_png: Path, packers=None):
     import matplotlib
 
@@ -281,7 +288,7 @@ def write_relevance_report(
         for rr in records:
             f.write(json.dumps(rr) + "\n")
     (out / "relevance.md").write_text(markdown(records, meta, packers))
-    plot(records, out / "relevance.png", packers)
+    _plot_if_possible(records, out / "relevance.png", packers)
     log(f"wrote {out / 'relevance.md'}, relevance.png, {raw.name}")
     summ = summarize(records, packers)
     for p in packers:
@@ -445,7 +452,7 @@ def main(argv=None):
             records.append(r)
     out = raw.parent
     (out / "relevance.md").write_text(markdown(records, meta, meta.get("packers")))
-    plot(records, out / "relevance.png", meta.get("packers"))
+    _plot_if_possible(records, out / "relevance.png", meta.get("packers"))
     print(out / "relevance.md")
 
 
