@@ -8,9 +8,10 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -365,13 +366,41 @@ def _add_sources(
     timings: dict[str, float],
     keep: Sequence[bool] | None = None,
 ) -> Index:
-    sources, fstats, analyses, counts, vectors = _rows(
+    sources, fstats, analyses, counts, vectors, put = _rows(
         base, sources, fstats, tokenizer, embedder, store, settings, progress, timings)
     t = time.perf_counter()
-    base.append(analyses, fstats, counts, vectors)
-    base.finalize(keep)
+    # The store's writes (hashing and sqlite, which release the GIL) overlap the assembly.
+    with _in_background(put):
+        base.append(analyses, fstats, counts, vectors)
+        base.finalize(keep)
     timings["assemble_s"] = time.perf_counter() - t
     return base
+
+
+@contextmanager
+def _in_background(work: Callable[[], None] | None) -> Iterator[None]:
+    """Run ``work`` on a thread while the block runs; its error, if any, is raised after."""
+    if work is None:
+        yield
+        return
+    import threading
+
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="contextpack-store-writes")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _rows(
@@ -385,10 +414,11 @@ def _rows(
     progress: Progress,
     timings: dict[str, Any],
 ) -> tuple[list[SourceFile], list[FileStat | None], list[FileAnalysis], list[Counts],
-           list[np.ndarray] | None]:
+           list[np.ndarray] | None, Callable[[], None] | None]:
     """Each source's rows (analysis, token counts, vectors): from the store when it has
-    them, else mapped on the engine (this machine's worker processes by default) and
-    stored. Files that fail there are skipped with the reason."""
+    them, else mapped on the engine (this machine's worker processes by default); and
+    the writes that store the new ones (None without a store). Files that fail there are
+    skipped with the reason."""
     t = time.perf_counter()
     tag = analysis_tag(settings.redact)
     pre = _prefixes(tokenizer.name, _model(embedder), tag)
@@ -413,9 +443,8 @@ def _rows(
         if got is not None:
             rows[k] = got
     new_counts, new_vectors = _fill_missing(rows, tokenizer, embedder, progress)
-    if store:
-        _put_rows(store, pre, fresh, rows, [*fresh, *new_counts],
-                  [*fresh, *new_vectors] if embedder else [])
+    put = partial(_put_rows, store, pre, fresh, rows, [*fresh, *new_counts],
+                  [*fresh, *new_vectors] if embedder else []) if store else None
     out: tuple[list[Any], ...] = ([], [], [], [], [])
     for s, fs in zip(sources, fstats, strict=True):
         r = mapped.get(_key(s))
@@ -429,7 +458,7 @@ def _rows(
         for column, value in zip(out, (s, fs, row.analysis, row.counts, vec), strict=True):
             column.append(value)
     timings["rows_s"] = time.perf_counter() - t
-    return out[0], out[1], out[2], out[3], (out[4] if embedder else None)
+    return out[0], out[1], out[2], out[3], (out[4] if embedder else None), put
 
 
 def _put_rows(store: Store, pre: dict[str, str], fresh: dict[str, FileRows],
