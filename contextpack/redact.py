@@ -731,11 +731,22 @@ def _looks_secret(value: str, spaces: bool = False) -> bool:
         return False
     if _DOTTED.match(v) or _SNAKE_WORDS.match(v) or _FORMATTING.search(v):
         return False
-    if v.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")) and "@" not in v:
+    if v.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")) and "@" not in v \
+            and not _base64_blob(v):
         return False
     if "://" in v and "@" not in v:
         return False
     return not v.startswith(("env(", "os.environ", "process.env", "getenv"))
+
+
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{20,}={0,2}")
+
+
+def _base64_blob(v: str) -> bool:
+    """A long base64 run that may begin with "/" ("//Exe/jy+FJ2..."), not a path: all three
+    kinds of alphanumerics, at a path's rarely reached entropy."""
+    return bool(_BASE64_RUN.fullmatch(v)) and any(c.isupper() for c in v) and \
+        any(c.islower() for c in v) and any(c.isdigit() for c in v) and _high_entropy(v, 4.5)
 
 
 def _passphrase(v: str) -> bool:

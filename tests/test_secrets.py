@@ -223,3 +223,13 @@ def test_a_secret_shaped_like_a_name_is_not_taken_out_of_other_files() -> None:
     scrub = Scrubber.of([found])
     assert scrub is not None
     assert scrub.scrub("login with superS3cret here\n")[1] == [(0, "password")]
+
+
+def test_a_base64_token_beginning_with_a_slash_is_not_taken_for_a_path() -> None:
+    """Random base64 begins with "/" one time in 32: it is still a secret; a path is not."""
+    token = "//Exe/jy+FJ2X64z6Bmub6HL//UIbAQKTpo4NDiOIYj9JfVcKysVNT9JhEJu0JIZuLiHXPadki6A0=="
+    text, found = redact(f"[default]\naws_session_token = {token}\n", "credentials")
+    assert token not in text and [r.kind for r in found] == ["token"]
+    for path in ("/etc/ssl/private/server.key", "/Users/Shared/Keys/Deploy2024/id_rsa"):
+        line = f"ssl_key = {path}\n"
+        assert redact(line, "app.ini") == (line, ())
