@@ -739,13 +739,10 @@ def _looks_secret(value: str, spaces: bool = False) -> bool:
     return not v.startswith(("env(", "os.environ", "process.env", "getenv"))
 
 
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{20,}={0,2}")
-
-
 def _base64_blob(v: str) -> bool:
     """A long base64 run that may begin with "/" ("//Exe/jy+FJ2..."), not a path: all three
     kinds of alphanumerics, at a path's rarely reached entropy."""
-    return bool(_BASE64_RUN.fullmatch(v)) and any(c.isupper() for c in v) and \
+    return bool(_B64_RUN.fullmatch(v)) and any(c.isupper() for c in v) and \
         any(c.islower() for c in v) and any(c.isdigit() for c in v) and _high_entropy(v, 4.5)
 
 

