@@ -366,7 +366,7 @@ def _add_sources(
     timings: dict[str, float],
     keep: Sequence[bool] | None = None,
 ) -> Index:
-    sources, fstats, analyses, counts, vectors, put = _rows(
+    fstats, analyses, counts, vectors, put = _rows(
         base, sources, fstats, tokenizer, embedder, store, settings, progress, timings)
     t = time.perf_counter()
     # The store's writes (hashing and sqlite, which release the GIL) overlap the assembly.
@@ -413,8 +413,8 @@ def _rows(
     settings: IndexSettings,
     progress: Progress,
     timings: dict[str, Any],
-) -> tuple[list[SourceFile], list[FileStat | None], list[FileAnalysis], list[Counts],
-           list[np.ndarray] | None, Callable[[], None] | None]:
+) -> tuple[list[FileStat | None], list[FileAnalysis], list[Counts], list[np.ndarray] | None,
+           Callable[[], None] | None]:
     """Each source's rows (analysis, token counts, vectors): from the store when it has
     them, else mapped on the engine (this machine's worker processes by default); and
     the writes that store the new ones (None without a store). Files that fail there are
@@ -425,8 +425,10 @@ def _rows(
     have = _stored(sources, store, pre, embedder is not None)
     todo = [s for s in sources if pre["analysis"] + _key(s) not in have["analysis"]]
     engine = settings.engine or ProcessEngine(settings.jobs)
+    # the analyses' stored form is made on the workers, when there is a store to keep it
     mapped = dict(zip((_key(s) for s in todo), engine.map_files(
-        todo, tokenizer, embedder, settings.redact, progress), strict=True))
+        todo, tokenizer, embedder, settings.redact, progress, encode=store is not None),
+        strict=True))
     timings.update(map_s=time.perf_counter() - t, files_mapped=len(todo))
     t = time.perf_counter()
     fresh = {k: r for k, r in mapped.items() if not r.error}
@@ -445,7 +447,7 @@ def _rows(
     new_counts, new_vectors = _fill_missing(rows, tokenizer, embedder, progress)
     put = partial(_put_rows, store, pre, fresh, rows, [*fresh, *new_counts],
                   [*fresh, *new_vectors] if embedder else []) if store else None
-    out: tuple[list[Any], ...] = ([], [], [], [], [])
+    out: tuple[list[Any], ...] = ([], [], [], [])
     for s, fs in zip(sources, fstats, strict=True):
         r = mapped.get(_key(s))
         if r is not None and r.error:
@@ -455,10 +457,10 @@ def _rows(
         assert row.analysis is not None
         vec = np.asarray(row.vectors).reshape(len(row.analysis.chunks), embedder.dimension) \
             if embedder else None
-        for column, value in zip(out, (s, fs, row.analysis, row.counts, vec), strict=True):
+        for column, value in zip(out, (fs, row.analysis, row.counts, vec), strict=True):
             column.append(value)
     timings["rows_s"] = time.perf_counter() - t
-    return out[0], out[1], out[2], out[3], (out[4] if embedder else None), put
+    return out[0], out[1], out[2], (out[3] if embedder else None), put
 
 
 def _put_rows(store: Store, pre: dict[str, str], fresh: dict[str, FileRows],

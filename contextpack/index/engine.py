@@ -77,11 +77,11 @@ def embed_text(c: Chunk) -> str:
 
 
 def map_batch(batch: list[SourceFile], tokenizer: Tokenizer, embedder: Embedder | None,
-              redact: bool) -> list[FileRows]:
+              redact: bool, encode: bool = True) -> list[FileRows]:
     """The rows of a batch of files, as a single-machine build computes them: each file
     analyzed on its own, then the batch's texts counted in one call and embedded in one
     call (per-call overhead is most of the cost for small files). A file that fails is
-    reported, never the batch."""
+    reported, never the batch. ``encode``: also each analysis as the store keeps it."""
     analyses: list[FileAnalysis | str] = []
     for src in batch:
         try:
@@ -97,7 +97,7 @@ def map_batch(batch: list[SourceFile], tokenizer: Tokenizer, embedder: Embedder 
         else:
             c, v = next(done)
             out.append(FileRows(got, c, v, runs=_runs(got) if redact else None,
-                                encoded=encode_analysis(got)))
+                                encoded=encode_analysis(got) if encode else None))
     return out
 
 
@@ -145,7 +145,9 @@ def embed_files(analyses: Sequence[FileAnalysis], embedder: Embedder) -> list[np
 
 #: Below this many files one process maps them (forking costs more than it saves).
 PARALLEL_MIN_FILES = 64
-_JOB: tuple[Tokenizer, Embedder | None, bool] | None = None
+# what every batch is mapped with: map_batch's tokenizer, embedder, redact and encode
+_Job = tuple[Tokenizer, "Embedder | None", bool, bool]
+_JOB: _Job | None = None
 
 
 class ProcessEngine:
@@ -163,8 +165,9 @@ class ProcessEngine:
 
     def map_files(self, sources: Sequence[SourceFile], tokenizer: Tokenizer,
                   embedder: Embedder | None, redact: bool,
-                  progress: Callable[[str, int, int], None]) -> list[FileRows]:
-        """The rows of every source, in order."""
+                  progress: Callable[[str, int, int], None],
+                  encode: bool = True) -> list[FileRows]:
+        """The rows of every source, in order (``encode``: see ``map_batch``)."""
         from ..embed import _cpus, _may_fork
 
         jobs = self.jobs or _cpus()
@@ -172,14 +175,13 @@ class ProcessEngine:
         if jobs <= 1 or len(sources) < PARALLEL_MIN_FILES or not _may_fork():
             out: list[FileRows] = []
             for batch in _batches(sources, 1 << 18):
-                out += map_batch(batch, tokenizer, embedder, redact)
+                out += map_batch(batch, tokenizer, embedder, redact, encode)
                 progress("analyzing", len(out), len(sources))
             return out
-        return self._in_workers(sources, tokenizer, embedder, redact, progress, jobs)
+        return self._in_workers(sources, (tokenizer, embedder, redact, encode), progress, jobs)
 
     @staticmethod
-    def _in_workers(sources: Sequence[SourceFile], tokenizer: Tokenizer,
-                    embedder: Embedder | None, redact: bool,
+    def _in_workers(sources: Sequence[SourceFile], job: _Job,
                     progress: Callable[[str, int, int], None], jobs: int) -> list[FileRows]:
         global _JOB
         from ..analyze import worker_pool
@@ -191,7 +193,7 @@ class ProcessEngine:
         batches = _batches(sources, max(1 << 15, min(1 << 17, total // (jobs * 8))))
         out = []
         # The tokenizer and embedder reach the workers by the fork, not pickled per task.
-        _JOB = (tokenizer, embedder, redact)
+        _JOB = job
         try:
             with worker_pool(jobs) as pool:
                 for rows in pool.map(_map_forked, batches):
@@ -207,8 +209,7 @@ def _map_forked(batch: list[SourceFile]) -> list[FileRows]:
     from .. import embed
 
     embed.IN_WORKER = True  # a worker has its core: an embedder must not fork more
-    tokenizer, embedder, redact = _JOB
-    return map_batch(batch, tokenizer, embedder, redact)
+    return map_batch(batch, *_JOB)
 
 
 class DaskEngine:
@@ -240,8 +241,9 @@ class DaskEngine:
 
     def map_files(self, sources: Sequence[SourceFile], tokenizer: Tokenizer,
                   embedder: Embedder | None, redact: bool,
-                  progress: Callable[[str, int, int], None]) -> list[FileRows]:
-        """The rows of every source, in order."""
+                  progress: Callable[[str, int, int], None],
+                  encode: bool = True) -> list[FileRows]:
+        """The rows of every source, in order (``encode``: see ``map_batch``)."""
         if not sources:
             return []
         from distributed import as_completed
@@ -258,7 +260,8 @@ class DaskEngine:
                 # data would die with the worker). Dask warns about large graphs.
                 warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
                 futures = client.map(map_batch, batches, tokenizer=tok, embedder=emb,
-                                     redact=redact, retries=self.retries, pure=False)
+                                     redact=redact, encode=encode, retries=self.retries,
+                                     pure=False)
             position = {f.key: i for i, f in enumerate(futures)}
             results: list[list[FileRows] | None] = [None] * len(batches)
             done = 0
