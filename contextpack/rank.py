@@ -479,6 +479,9 @@ def _looks_like_code(word: str, query: str, at: int, prose: bool = False) -> boo
     return before == "'" and after == "'"  # 'word' is quoted
 
 
+_WEAK_NAME = 0.25  # the weight of a name spelled as an English word
+
+
 def _named_symbols(index: Index, query: str, wrapper: float = 0.0,
                    ) -> tuple[np.ndarray, list[str]]:
     """Chunks defining a name the query spells out; stronger for code-like spellings and
@@ -550,7 +553,6 @@ def _through_wrappers(index: Index, out: np.ndarray, named: np.ndarray, share: f
                 c = int(c)
                 if c != r and kinds[c] in ("function", "method"):
                     out[c] = max(float(out[c]), given)
-_WEAK_NAME = 0.25  # the weight of a name spelled as an English word
 
 
 def _named_parents(index: Index, named: list[str], query: str) -> np.ndarray:
