@@ -28,7 +28,15 @@ from .deprecation import either, renamed
 from .embed import DEFAULT_EMBEDDER, Embedder, resolve_embedder
 from .errors import BudgetError, ConfigError, SourceError
 from .fit import PackOptions, fit
-from .index import Index, IndexSettings, Progress, index_sources, open_index, skipped_list
+from .index import (
+    Index,
+    IndexSettings,
+    Progress,
+    index_sources,
+    open_index,
+    settle_writes,
+    skipped_list,
+)
 from .index.engine import DaskEngine
 from .models import (
     APPROXIMATE_ENCODING,
@@ -150,10 +158,14 @@ class Packer:
         /,
         settings: Settings | None = None,
         progress: Progress | None = None,
+        *,
+        write_behind: bool = False,
         **options: Unpack[SettingsOverrides],
     ) -> None:
         settings = apply_overrides(settings, options)
         self.settings = settings
+        # the cache is written while the first pack ranks (one-shot callers: the CLI)
+        self._write_behind = write_behind
         # an unknown name fails before any indexing
         self.model: Model | None = get_model(settings.model) if settings.model else None
         self.tokenizer: Tokenizer = _tokenizer_for(settings, self.model)
@@ -216,7 +228,8 @@ class Packer:
                                               redact_names=self.settings.redact),
                           self.settings.cache_dir,
                           self.settings.use_cache, self.settings.jobs,
-                          redact=self.settings.redact, engine=self.settings.engine),
+                          redact=self.settings.redact, engine=self.settings.engine,
+                          write_behind=self._write_behind),
             self._progress,
             current=self._resident.get(path) if self._in_memory else None,
         )
@@ -281,8 +294,11 @@ class Packer:
         if held is not None and fresh:
             held.clear()
         sent = held.sent_rows(self.index) if held is not None else frozenset()
-        pack = self._pack(valid_text(query), budget, format, reserve, sent,
-                          (tuple(include), tuple(exclude)))
+        try:
+            pack = self._pack(valid_text(query), budget, format, reserve, sent,
+                              (tuple(include), tuple(exclude)))
+        finally:
+            settle_writes()  # the cache is complete when a pack is returned
         if held is not None:
             held.record(pack.items, self.index)
             held.save()
@@ -710,5 +726,5 @@ def pack(
     plan_room(budget, model, reserve)
     # A bad session file fails before any indexing.
     held = session if isinstance(session, Session) or session is None else Session(session)
-    packer = Packer(srcs, settings, progress)
+    packer = Packer(srcs, settings, progress, write_behind=True)
     return packer.pack(query, budget, format, reserve, session=held)

@@ -234,7 +234,7 @@ def build(paths: tuple[str, ...], budget: int | None, model: str | None,
             if model or model_window else None
         settings = replace(_settings(**opts), model=resolved, usage_log=usage_log,
                            weights=_weights(weights))
-        packer = Packer(sources, settings, progress)
+        packer = Packer(sources, settings, progress, write_behind=True)
         progress.finish()
         result = packer.pack(text, budget, format, reserve, session=session, fresh=fresh)
         _write(result.text, output)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from contextpack.embed import get_embedder
-from contextpack.index import IndexSettings, open_index
+from contextpack.index import IndexSettings, open_index, settle_writes
 from contextpack.tokens import get_tokenizer
 
 
@@ -195,6 +195,27 @@ def test_a_writer_removes_leftovers_and_week_old_foreign_snapshots(repo: Path) -
     build(repo)
     assert not leftover.exists() and not upgraded.exists() and not old_analysis.exists()
     assert recent.exists() and other_tokenizer.exists() and snap.exists()
+
+
+def test_write_behind_leaves_the_same_cache_once_settled(repo: Path) -> None:
+    from filelock import FileLock
+
+    ix = build(repo, write_behind=True)
+    assert ix.stats["cache"] == "cold" and "write_s" not in ix.stats
+    settle_writes()
+    assert "write_s" in ix.stats and ix.stats["store_pruned"] == 0
+    lock = FileLock(str(repo / ".contextpack" / "lock"))
+    lock.acquire(timeout=0)  # released by the writes' thread
+    lock.release()
+    warm = build(repo)
+    assert warm.stats["cache"] == "warm" and warm.texts == ix.texts
+    p = repo / "sample.py"
+    p.write_text(p.read_text() + "\n# an edit\n")
+    edited = build(repo, write_behind=True)
+    again = build(repo)  # reads the cache once the writes above are done
+    assert again.stats["cache"] == "warm" and again.texts == edited.texts
+    assert edited.stats["files_reindexed"] == 1 and "write_s" in edited.stats
+    assert _stored_versions(repo, "sample.py") == {"analysis": 2, "counts": 2, "vectors": 2}
 
 
 # ------------------------------------------------------------ columns and the graph

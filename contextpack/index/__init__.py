@@ -8,8 +8,15 @@ what to compute), ``store`` (where the cache lives; the content-addressed store 
 snapshots), ``columns`` (compact string columns and sorted-key lookups), ``merge``.
 """
 
-from .build import IndexSettings, index_sources, iter_cache_files, open_index, skipped_list
+from .build import (
+    IndexSettings,
+    index_sources,
+    iter_cache_files,
+    open_index,
+    settle_writes,
+    skipped_list,
+)
 from .core import Index, Progress
 
 __all__ = ["Index", "IndexSettings", "Progress", "index_sources", "iter_cache_files",
-           "open_index", "skipped_list"]
+           "open_index", "settle_writes", "skipped_list"]

@@ -9,7 +9,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,7 +36,7 @@ from .store import (
     read_snapshot,
     remove_leftovers,
     snapshot_path,
-    write_snapshot,
+    snapshot_writer,
 )
 
 log = logging.getLogger("contextpack")
@@ -54,6 +54,9 @@ class IndexSettings:
     snapshot: bool = True
     redact: bool = True  # replace secrets with [REDACTED:kind] markers (see redact.py)
     engine: DaskEngine | None = None  # runs the per-file map on a cluster (engine.py)
+    # Return the index before the cache is written; ``settle_writes()`` waits for the
+    # writes (a one-shot caller ranks and packs meanwhile).
+    write_behind: bool = False
 
 
 def _variant(tokenizer: Tokenizer, embedder: Embedder | None, redact: bool = True,
@@ -88,6 +91,7 @@ def open_index(
     """
     settings = settings or IndexSettings()
     progress = progress or _no_progress
+    settle_writes()  # a cache still being written by this process is read once complete
     t0 = time.perf_counter()
     found = scan(root, settings.sources)
     t_scan = time.perf_counter() - t0
@@ -146,7 +150,8 @@ def _open_snapshot(found: Scan, folder: Path, key: bytes, tokenizer: Tokenizer,
         return old
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(folder / "lock"))
+    # not thread-local: with write_behind, the thread that finishes the writes releases it
+    lock = FileLock(str(folder / "lock"), thread_local=False)
     try:
         lock.acquire(timeout=600)
     except Timeout as exc:
@@ -158,41 +163,118 @@ def _open_snapshot(found: Scan, folder: Path, key: bytes, tokenizer: Tokenizer,
                        tokenizer, embedder, None, settings, progress)
         index.stats["cache"] = "unusable"
         return index
+    puts = ExitStack()  # the store's writes, still running when the index is built
+    store: Store | None = None
     try:
         # Another process may have finished the same work while we waited.
         newer = read_snapshot(snap, expect, key) if _file_id(snap) != seen else None
         if newer is not None:
             old, plan = newer, _plan(found, newer)
             if plan.unchanged:
+                lock.release()
                 newer.stats = {"files_reindexed": 0, "cache": "warm"}
                 return newer
         replaced = [(p, d) for p, d, k in zip(old.paths, old.digests, plan.keep, strict=True)
                     if not k] if old is not None else []
-        with _store(folder, key) as store:
-            # The old index is updated in place: its unchanged rows are never copied twice.
-            base = old if old is not None else Index(found.root, tokenizer.name, _model(embedder))
-            base.skipped = {p: v for p, v in (old.skipped.items() if old else ())
-                            if p in plan.still_skipped}
-            index = _build(found, plan.changed, base, tokenizer, embedder, store, settings,
-                           progress, plan.keep)
-            t_write = time.perf_counter()
-            try:
-                remove_leftovers(snap.parent)
-                write_snapshot(snap, index, expect, key)
-            except OSError as exc:  # a full disk, a folder of the wrong kind
-                log.warning("cannot write cache %s (%s); continuing without it", snap,
-                            exc.strerror or exc)
-            index.stats.update(write_s=time.perf_counter() - t_write,
-                               cache="cold" if old is None else "updated")
-            index.stats["store_pruned"] = _prune_store(
-                store, replaced, index, _prefixes(tokenizer.name, _model(embedder),
-                                                  analysis_tag(settings.redact)))
-            if store.rejected:
-                index.stats["cache_rejected"] = store.rejected
-        _prune_snapshots(snap)
-        return index
-    finally:
+        store = Store(folder / "store.sqlite", key)
+        # The old index is updated in place: its unchanged rows are never copied twice.
+        base = old if old is not None else Index(found.root, tokenizer.name, _model(embedder))
+        base.skipped = {p: v for p, v in (old.skipped.items() if old else ())
+                        if p in plan.still_skipped}
+        index = _build(found, plan.changed, base, tokenizer, embedder, store, settings,
+                       progress, plan.keep, puts)
+        index.stats["cache"] = "cold" if old is None else "updated"
+        write = _snapshot_writer(snap, index, expect, key)  # taken now: the index may change
+        now = dict(zip(index.paths, index.digests, strict=True))
+        prefixes = _prefixes(tokenizer.name, _model(embedder), analysis_tag(settings.redact))
+        finish = partial(_finish, snap, write, puts, store, lock, replaced, now, prefixes)
+    except BaseException:
+        puts.close()
+        if store is not None:
+            store.close()
         lock.release()
+        raise
+    if settings.write_behind:
+        _pending.append(_Pending(index, finish))
+    else:
+        index.stats.update(finish())
+    return index
+
+
+def _snapshot_writer(snap: Path, index: Index, expect: dict[str, Any],
+                     key: bytes) -> Callable[[], None]:
+    """What writes ``index`` as the snapshot ``snap`` (a no-op, with a warning, if it
+    cannot be made)."""
+    try:
+        return snapshot_writer(snap, index, expect, key)
+    except OSError as exc:
+        log.warning("cannot write cache %s (%s); continuing without it", snap,
+                    exc.strerror or exc)
+        return lambda: None
+
+
+def _finish(snap: Path, write: Callable[[], None], puts: ExitStack, store: Store,
+            lock: Any, replaced: Sequence[tuple[str, str]], now: dict[str, str],
+            prefixes: dict[str, str]) -> dict[str, Any]:
+    """Write the snapshot, wait for the store's writes, prune both, close the store and
+    release the lock; the stats of all that."""
+    stats: dict[str, Any] = {}
+    try:
+        t = time.perf_counter()
+        try:
+            remove_leftovers(snap.parent)
+            write()
+        except OSError as exc:  # a full disk, a folder of the wrong kind
+            log.warning("cannot write cache %s (%s); continuing without it", snap,
+                        exc.strerror or exc)
+        stats["write_s"] = time.perf_counter() - t
+        puts.close()  # raises what the store's writes raised
+        stats["store_pruned"] = _prune_store(store, replaced, now, prefixes)
+        if store.rejected:
+            stats["cache_rejected"] = store.rejected
+        _prune_snapshots(snap)
+    finally:
+        puts.close()
+        store.close()
+        lock.release()
+    return stats
+
+
+class _Pending:
+    """Cache writes finishing on a thread after ``open_index`` returned (write_behind)."""
+
+    def __init__(self, index: Index, finish: Callable[[], dict[str, Any]]) -> None:
+        import threading
+
+        self.index = index
+        self.stats: dict[str, Any] = {}
+        self.error: BaseException | None = None
+        self._finish = finish
+        # not a daemon: the interpreter waits for it before exiting
+        self.thread = threading.Thread(target=self._run, name="contextpack-cache-writes")
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.stats = self._finish()
+        except BaseException as exc:  # raised by settle_writes() in the caller's thread
+            self.error = exc
+
+
+_pending: list[_Pending] = []
+
+
+def settle_writes() -> None:
+    """Wait for the cache writes ``open_index`` left running (``write_behind``); their
+    stats join their index's; the first error they met is raised here."""
+    error: BaseException | None = None
+    while _pending:
+        p = _pending.pop(0)
+        p.thread.join()
+        p.index.stats.update(p.stats)
+        error = error or p.error
+    if error is not None:
+        raise error
 
 
 def _update_resident(found: Scan, index: Index, tokenizer: Tokenizer,
@@ -229,11 +311,11 @@ def _prefixes(tokenizer: str, model: str, tag: str) -> dict[str, str]:
             "vectors": f"{model}\0a{tag}\0"}
 
 
-def _prune_store(store: Store, replaced: Sequence[tuple[str, str]], index: Index,
+def _prune_store(store: Store, replaced: Sequence[tuple[str, str]], now: dict[str, str],
                  prefixes: dict[str, str]) -> int:
-    """Forget the stored versions of each replaced file but two: the one on disk now and
-    the one it replaced. Without this the store grows with every edit."""
-    now = dict(zip(index.paths, index.digests, strict=True))
+    """Forget the stored versions of each replaced file but two: the one on disk now
+    (``now``: path -> digest) and the one it replaced. Without this the store grows with
+    every edit."""
     removed = 0
     for path, digest in replaced:
         keep = {digest, now.get(path)}
@@ -331,9 +413,11 @@ def _build(
     settings: IndexSettings,
     progress: Progress,
     keep: Sequence[bool] | None = None,
+    puts: ExitStack | None = None,
 ) -> Index:
     """Read, analyze, count and embed ``todo``; append them to ``base``; drop the files
-    of ``base`` not marked in ``keep``; finalize."""
+    of ``base`` not marked in ``keep``; finalize. The store's writes run on a thread,
+    joined before this returns, or when ``puts`` is closed if it is given."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
     sources: list[SourceFile] = []
@@ -349,7 +433,7 @@ def _build(
             progress("reading", i, len(todo))
     timings["read_s"] = time.perf_counter() - t
     index = _add_sources(base, sources, [stats_of.get(s.path) for s in sources], tokenizer,
-                         embedder, store, settings, progress, timings, keep)
+                         embedder, store, settings, progress, timings, keep, puts)
     index.stats.update(timings, files_reindexed=len(sources))
     return index
 
@@ -365,12 +449,14 @@ def _add_sources(
     progress: Progress,
     timings: dict[str, float],
     keep: Sequence[bool] | None = None,
+    puts: ExitStack | None = None,
 ) -> Index:
     fstats, analyses, counts, vectors, put = _rows(
         base, sources, fstats, tokenizer, embedder, store, settings, progress, timings)
     t = time.perf_counter()
     # The store's writes (hashing and sqlite, which release the GIL) overlap the assembly.
-    with _in_background(put):
+    with ExitStack() as here:
+        (puts or here).enter_context(_in_background(put))
         base.append(analyses, fstats, counts, vectors)
         base.finalize(keep)
     timings["assemble_s"] = time.perf_counter() - t

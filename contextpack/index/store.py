@@ -33,7 +33,7 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -189,17 +189,29 @@ def _write_chunks(path: Path, chunks: Iterator[bytes | memoryview]) -> None:
 
 def write_snapshot(path: Path, index: Any, expect: dict[str, Any], key: bytes) -> None:
     """Write an index as a snapshot file (persist.py's format), MAC last, then its seal."""
+    snapshot_writer(path, index, expect, key)()
+
+
+def snapshot_writer(path: Path, index: Any, expect: dict[str, Any],
+                    key: bytes) -> Callable[[], None]:
+    """What writes ``index`` as it is now to ``path`` (``write_snapshot``), later: the
+    index is laid out here, the bytes are hashed and written when it is called."""
     meta, arrays = persist.dump_index(index)
-    mac = snapshot_mac(key)
+    parts = list(persist.snapshot_chunks(meta, arrays, expect))
 
-    def chunks() -> Iterator[bytes | memoryview]:
-        for part in persist.snapshot_chunks(meta, arrays, expect):
-            mac.update(part)
-            yield part
-        yield mac.digest()
+    def write() -> None:
+        mac = snapshot_mac(key)
 
-    _write_chunks(path, chunks())
-    _seal(path, os.lstat(path), key)
+        def chunks() -> Iterator[bytes | memoryview]:
+            for part in parts:
+                mac.update(part)
+                yield part
+            yield mac.digest()
+
+        _write_chunks(path, chunks())
+        _seal(path, os.lstat(path), key)
+
+    return write
 
 
 def read_snapshot(path: Path, expect: dict[str, Any], key: bytes) -> Any | None:
