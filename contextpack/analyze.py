@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .lexical import term_dict
-from .types import Chunk, SourceFile
+from .types import Chunk, SourceFile, pickled_by_fields
 
 # The chunkers, the secret patterns and the process pool load when a file is analysed:
 # a warm query (nothing changed) never needs them, and importing them costs it 50 ms.
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 ANALYSIS_VERSION = 9
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FileAnalysis:
     path: str

@@ -45,9 +45,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .types import pickled_by_fields
+
 MARKER = "[REDACTED:{}]"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Redaction:
     """One secret taken out of a file: where it was and what kind. Never its value."""

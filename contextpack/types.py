@@ -7,8 +7,9 @@ text), never from randomness, so caches and golden files stay stable.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, cast, get_args
+import operator
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 
 from .contract import JsonItem, PackStats
 
@@ -33,6 +34,26 @@ def digest(data: bytes | str) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+_T = TypeVar("_T")
+
+
+def pickled_by_fields(cls: type[_T]) -> type[_T]:
+    """Pickle a frozen, slotted dataclass as a call of its constructor with its fields.
+
+    Python's own pickling of such a class sets each field through
+    ``object.__setattr__`` on load; a constructor call loads several times faster, which
+    counts for the hundreds of thousands of chunks worker processes send back.
+    Only for classes whose fields are all positional ``__init__`` arguments.
+    """
+    values = operator.attrgetter(*(f.name for f in fields(cast(Any, cls))))
+
+    def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    return cls
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +156,7 @@ class SourceTokens:
     language: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """A contiguous span of one file: a function, a class header, a doc section...

@@ -28,12 +28,13 @@ from ..analyze import FileAnalysis, analyze
 from ..embed import Embedder
 from ..errors import ConfigError
 from ..tokens import Tokenizer
-from ..types import Chunk, SourceFile
+from ..types import Chunk, SourceFile, pickled_by_fields
 from .persist import encode_analysis
 
 Counts = tuple[int, np.ndarray, np.ndarray]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FileRows:
     """Everything the index keeps about one file version, or why it failed."""
