@@ -184,7 +184,7 @@ def _open_snapshot(found: Scan, folder: Path, key: bytes, tokenizer: Tokenizer,
         index = _build(found, plan.changed, base, tokenizer, embedder, store, settings,
                        progress, plan.keep, puts)
         index.stats["cache"] = "cold" if old is None else "updated"
-        write = _snapshot_writer(snap, index, expect, key)  # taken now: the index may change
+        write = snapshot_writer(snap, index, expect, key)  # laid out now: the index may change
         now = dict(zip(index.paths, index.digests, strict=True))
         prefixes = _prefixes(tokenizer.name, _model(embedder), analysis_tag(settings.redact))
         finish = partial(_finish, snap, write, puts, store, lock, replaced, now, prefixes)
@@ -199,18 +199,6 @@ def _open_snapshot(found: Scan, folder: Path, key: bytes, tokenizer: Tokenizer,
     else:
         index.stats.update(finish())
     return index
-
-
-def _snapshot_writer(snap: Path, index: Index, expect: dict[str, Any],
-                     key: bytes) -> Callable[[], None]:
-    """What writes ``index`` as the snapshot ``snap`` (a no-op, with a warning, if it
-    cannot be made)."""
-    try:
-        return snapshot_writer(snap, index, expect, key)
-    except OSError as exc:
-        log.warning("cannot write cache %s (%s); continuing without it", snap,
-                    exc.strerror or exc)
-        return lambda: None
 
 
 def _finish(snap: Path, write: Callable[[], None], puts: ExitStack, store: Store,

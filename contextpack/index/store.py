@@ -187,15 +187,11 @@ def _write_chunks(path: Path, chunks: Iterator[bytes | memoryview]) -> None:
             tmp.unlink()
 
 
-def write_snapshot(path: Path, index: Any, expect: dict[str, Any], key: bytes) -> None:
-    """Write an index as a snapshot file (persist.py's format), MAC last, then its seal."""
-    snapshot_writer(path, index, expect, key)()
-
-
 def snapshot_writer(path: Path, index: Any, expect: dict[str, Any],
                     key: bytes) -> Callable[[], None]:
-    """What writes ``index`` as it is now to ``path`` (``write_snapshot``), later: the
-    index is laid out here, the bytes are hashed and written when it is called."""
+    """What writes ``index`` as it is now as a snapshot file (persist.py's format), MAC
+    last, then its seal: the index is laid out here (no I/O), the bytes are hashed and
+    written when the result is called."""
     meta, arrays = persist.dump_index(index)
     parts = list(persist.snapshot_chunks(meta, arrays, expect))
 
