@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .redact import Redaction, Scrubber
 
 #: Bump when chunking, term extraction or redaction changes: cached analyses are then redone.
-ANALYSIS_VERSION = 9
+ANALYSIS_VERSION = 10
 
 
 @pickled_by_fields

@@ -89,6 +89,48 @@ def test_top_level_constant_blocks_are_named_items(path: str, text: str, symbol:
     assert got[symbol].defs == names
 
 
+@pytest.mark.parametrize(("path", "text", "symbol", "names"), [
+    ("A.java", "class A {\n  void f() {}\n  private static final int MAX_REDIRECTS = 20;\n"
+     "  String location;\n}\n", "A.MAX_REDIRECTS", ("MAX_REDIRECTS", "location")),
+    ("A.java", "enum Mode {\n  FAST,\n  SLOW(2);\n  int v;\n}\n", "Mode.FAST",
+     ("FAST", "SLOW", "v")),
+    ("A.cs", "class A {\n  public const int Max = 5;\n  public event EventHandler Changed;\n}\n",
+     "A.Max", ("Max", "Changed")),
+    ("a.cpp", "class A {\n public:\n  void f();\n  static const int kDepth = 100;\n};\n",
+     "A.kDepth", ("kDepth",)),
+    ("a.php", "<?php\nclass A {\n  const X = 1, Y = 2;\n  private static $seen = [];\n}\n",
+     "A.X", ("X", "Y", "seen")),
+    ("a.ts", "class A {\n  static max = 3;\n  #p = 1;\n}\n", "A.max", ("max", "p")),
+    ("a.rb", "module Const\n  MAX_BODY = 112 * 1024\nend\n", "Const.MAX_BODY", ("MAX_BODY",)),
+    ("a.rs", "impl A {\n    const MAX: usize = 3;\n    fn f() {}\n}\n", "A.MAX", ("MAX",)),
+])
+def test_class_fields_and_constants_are_named_items(path: str, text: str, symbol: str,
+                                                    names: tuple[str, ...]) -> None:
+    got = by_symbol(chunks_of(path, text))
+    assert got[symbol].kind == "field"
+    assert got[symbol].defs == names
+    assert got[symbol].context.lstrip().startswith(("class", "enum", "module", "impl"))
+
+
+def test_field_items_end_at_blank_lines_and_stay_short() -> None:
+    fields = "".join(f"  int field{i} = {i};\n" for i in range(40))
+    text = f"class A {{\n  int first;\n\n  // the second group\n{fields}}}\n"
+    items = [c for c in chunks_of("A.java", text) if c.kind == "field"]
+    assert items[0].defs == ("first",) and items[0].end_line == 2
+    assert items[1].start_line == 4  # its comment leads it
+    # the declarations stay under the limit; a leading comment comes on top
+    assert len(items) >= 3 and all(len(c.text.split("// the second group\n")[-1]) < 480
+                                   for c in items)
+    covered = [n for c in items[1:] for n in c.defs]
+    assert covered == [f"field{i}" for i in range(40)]
+
+
+def test_method_prototypes_and_python_attributes_are_not_fields() -> None:
+    cpp = chunks_of("a.hpp", "class A {\n public:\n  void flush();\n  int *make(int n);\n};\n")
+    py = chunks_of("a.py", "class A:\n    limit = 3\n\n    def f(self):\n        pass\n")
+    assert not [c for c in cpp + py if c.kind == "field"]
+
+
 def test_a_one_line_constant_is_findable_by_its_name() -> None:
     src = (BREADTH / "tspkg" / "src" / "util.ts").read_bytes()
     holder = next(c for c in chunks_of("util.ts", src) if "emailRegex" in c.text)

@@ -26,7 +26,7 @@ DOC_LINES = 8  # docstring / doc-comment lines kept in a skeleton
 @dataclass(slots=True)
 class _Def:
     node: Any
-    kind: str  # function | method | class | type
+    kind: str  # function | method | class | type | constant | field
     name: str
     qual: str
     parent: int  # index of the enclosing container def, -1 at module level
@@ -35,7 +35,7 @@ class _Def:
     body: Any = None
     context: list[str] = field(default_factory=list)
     header_end: int = 0  # last row of the signature
-    names: tuple[str, ...] = ()  # what a constant block declares
+    names: tuple[str, ...] = ()  # what a constant block or field group declares
     scope: str = ""  # C++ `Class::method` defined outside its class: the class
 
 
@@ -214,6 +214,7 @@ _CONSTANT_NODES = frozenset({
     "const_item", "static_item",  # Rust
     "declaration", "preproc_def",  # C, C++
 })
+_DATA_KINDS = frozenset({"constant", "field"})  # declarations: no body, no signature
 
 
 def _constant_names(node: Any, spec: CodeSpec, lines: list[str]) -> tuple[str, ...]:
@@ -256,6 +257,81 @@ def _constant_names(node: Any, spec: CodeSpec, lines: list[str]) -> tuple[str, .
                 if name:
                     out.append(name)
     return tuple(dict.fromkeys(n for n in out if n.isidentifier()))
+
+
+#: Class-level data declarations (fields, class constants, enum cases) that become items
+#: of their own, ``field`` items named after what they declare: a limit such as
+#: ``MAX_REDIRECTS = 20`` is then findable and packable without the rest of its class.
+#: Python's class attributes stay in the class's code: its ranking was fitted on
+#: SWE-bench with them there, and the two were not measured together.
+_MEMBER_NODES = frozenset({
+    "field_declaration", "constant_declaration", "enum_constant",  # Java (C#, C++ fields)
+    "event_field_declaration",  # C#
+    "const_declaration", "property_declaration", "enum_case",  # PHP
+    "public_field_definition", "field_definition",  # TypeScript, JavaScript
+    "const_item", "static_item",  # Rust, in an impl or trait
+    "assignment",  # Ruby constants and class variables
+})
+_MEMBER_NAME_NODES = frozenset({"identifier", "field_identifier", "property_identifier",
+                                "private_property_identifier", "name", "constant",
+                                "class_variable"})
+_MEMBER_PATH_NODES = frozenset({"variable_declarator", "variable_declaration",
+                                "pointer_declarator", "reference_declarator",
+                                "array_declarator", "init_declarator", "property_element",
+                                "variable_name", "const_element"})
+_MEMBER_NAME_FIELDS = ("name", "declarator", "property", "left")
+_MEMBER_VALUE_FIELDS = ("type", "value", "default_value", "right", "arguments")
+#: Adjacent member declarations join into one item while it stays under this many
+#: characters; a blank line always ends one.
+MEMBER_GROUP_CHARS = 480
+
+
+def _member_names(node: Any) -> tuple[str, ...]:
+    """The names a class-level field, constant or enum case declares, or () when it is
+    not one (a C++ method prototype, a Ruby assignment to something else)."""
+    if node.type not in _MEMBER_NODES:
+        return ()
+    out: list[str] = []
+
+    def visit(n: Any, depth: int) -> bool:
+        for i, child in enumerate(n.children):
+            fname = n.field_name_for_child(i)
+            if child.type == "function_declarator":
+                return False  # `void flush();` declares a method
+            if fname in _MEMBER_VALUE_FIELDS:
+                continue
+            if child.type in _MEMBER_NAME_NODES and (
+                    fname in _MEMBER_NAME_FIELDS or n.type in _MEMBER_PATH_NODES):
+                out.append(_plain_name(child).lstrip("#$@"))
+            elif child.type in _MEMBER_PATH_NODES and depth < 4 and not visit(child, depth + 1):
+                return False
+        return True
+
+    if not visit(node, 0):
+        return ()
+    return tuple(dict.fromkeys(n for n in out if n.isidentifier()))
+
+
+def _group_members(defs: list[_Def], lines: list[str], spec: CodeSpec) -> list[_Def]:
+    """Join adjacent field items of one class: declarations with no blank line between
+    (comments may stand between), while the joined span stays short."""
+    out: list[_Def] = []
+    moved: dict[int, int] = {}
+    for i, d in enumerate(defs):
+        prev = out[-1] if out else None
+        if d.parent >= 0:
+            d.parent = moved[d.parent]
+        if prev is not None and d.kind == prev.kind == "field" and d.parent == prev.parent \
+                and all(lines[r].strip().startswith(spec.comment_prefixes)
+                        for r in range(prev.end + 1, d.start)) \
+                and sum(len(ln) + 1 for ln in lines[prev.start : d.end + 1]) < MEMBER_GROUP_CHARS:
+            prev.end = prev.header_end = d.end
+            prev.names = tuple(dict.fromkeys(prev.names + d.names))
+            moved[i] = len(out) - 1
+            continue
+        moved[i] = len(out)
+        out.append(d)
+    return out
 
 
 def _header_end(node: Any, body: Any) -> int:
@@ -331,11 +407,17 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                 names = _constant_names(target, spec, lines)
                 if names:
                     kind, name = "constant", names[0]
+            elif not kind and defs[parent].kind == "class" and spec.grammar != "python" \
+                    and defs[parent].start < target.start_point[0] \
+                    and _end_row(target) < defs[parent].end:  # `enum E { A, B }`: one item
+                names = _member_names(target)
+                if names:
+                    kind, name = "field", names[0]
             if not kind:
                 if target.type in spec.transparent and depth < MAX_NEST:
                     found.append((target, parent, prefix, depth + 1))
                 continue
-            body = target.child_by_field_name("body") if kind != "constant" else None
+            body = target.child_by_field_name("body") if kind not in _DATA_KINDS else None
             sig_node = target
             if value is not None:
                 sig_node = value
@@ -366,7 +448,7 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                 found.append((body, len(defs) - 1, qual + ".", depth + 1))
         stack.extend(reversed(found))
     # Stack order puts every container before its members, which ownership relies on.
-    return defs
+    return _group_members(defs, lines, spec)
 
 
 def _extend_leading_comments(defs: list[_Def], owner: list[int], lines: list[str],
@@ -662,10 +744,10 @@ def _run_chunks(
     for k, (s, e) in enumerate(pieces, 1):
         text = "\n".join(lines[s : e + 1])
         part_context = context
-        if d is not None and k > 1 and d.kind != "constant":
+        if d is not None and k > 1 and d.kind not in _DATA_KINDS:
             # a later part shows the signature it belongs to, as a member shows its class
             part_context = "\n".join([*d.context, _signature(d, lines)])
-        if d is not None and d.kind != "constant" and k == 1 and (
+        if d is not None and d.kind not in _DATA_KINDS and k == 1 and (
                 d.start == s or s <= d.node.start_point[0] <= e):
             skeleton = _skeleton(d, lines, spec, s, e)
         elif d is None:
@@ -718,7 +800,7 @@ def _members_outline(defs: list[_Def], lines: list[str], spec: CodeSpec) -> str:
     """One comment line listing the file's top-level definitions by their signatures."""
     sigs = []
     for d in defs:
-        if d.parent >= 0 or d.kind == "constant":
+        if d.parent >= 0 or d.kind in _DATA_KINDS:
             continue
         first = lines[d.node.start_point[0]].strip() if d.node.start_point[0] < len(lines) else ""
         sig = first.split("{", 1)[0].rstrip(" :=").strip()
