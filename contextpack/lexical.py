@@ -123,22 +123,18 @@ class SparseTerms:
         return np.bincount(self.indices, minlength=self.n_terms).astype(np.float32)
 
 
-def build_sparse(docs: list[dict[int, int]], n_terms: int) -> SparseTerms:
-    """CSR from per-document {term id: frequency} maps."""
-    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    total = int(indptr[-1])
-    indices = np.empty(total, dtype=np.int32)
-    data = np.empty(total, dtype=np.float32)
-    pos = 0
-    for d in docs:
-        k = len(d)
-        if k:
-            indices[pos : pos + k] = list(d.keys())
-            data[pos : pos + k] = list(d.values())
-        pos += k
-    rows = np.repeat(np.arange(len(docs), dtype=np.int32), lengths)
+def sparse_rows(lengths: Sequence[int], ids: Sequence[int], freqs: Sequence[int],
+                n_terms: int) -> SparseTerms:
+    """CSR from every document's term ids and frequencies laid end to end, with each
+    document's number of terms."""
+    counts = np.asarray(lengths, dtype=np.int64)
+    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.asarray(ids, dtype=np.int32)
+    data = np.asarray(freqs, dtype=np.float32)
+    if len(indices) != int(indptr[-1]) or len(data) != len(indices):
+        raise ValueError("term ids, frequencies and document lengths do not fit together")
+    rows = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     return SparseTerms(indptr, indices, data, rows, n_terms)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import graph as graph_mod
-from ..lexical import BM25, SparseTerms, build_sparse, group_rows, path_words
+from ..lexical import BM25, SparseTerms, group_rows, path_words, sparse_rows
 from ..sources import FileStat
 from ..types import Chunk, SkipKind, Skipped
 from .columns import KeyIndex, StringColumn, TupleColumn, Vocabulary
@@ -200,9 +200,12 @@ class Index:
         vectors: Sequence[np.ndarray] | None,
     ) -> None:
         """Add new files' rows (their terms get ids in the shared vocabulary)."""
-        term_docs: list[dict[int, int]] = []
+        # every chunk's term ids and frequencies, chunk after chunk, and each chunk's count
+        term_ids: list[int] = []
+        term_freqs: list[int] = []
+        term_lengths: list[int] = []
         vocab = self.vocab.as_dict()
-        setdefault = vocab.setdefault
+        get, setdefault = vocab.get, vocab.setdefault
         first_file = self.n_files
         lists: dict[str, list[Any]] = {name: [] for name in _BIG_STRINGS + _NAME_TUPLES}
         lists.update({name: list(getattr(self, name)) for name in _SMALL_STRINGS})
@@ -234,8 +237,15 @@ class Index:
                 lists["contexts"].append(c.context)
                 lists["defs"].append(c.defs)
                 lists["refs"].append(c.refs)
-                # a new term takes the next id (len is read before setdefault adds it)
-                term_docs.append({setdefault(t, len(vocab)): n for t, n in terms.items()})
+                # looked up in one C-level pass; a new term takes the next id (len is read
+                # before setdefault adds it), so ids follow first appearance
+                found = list(map(get, terms))
+                ids: list[int] = found if None not in found else [  # type: ignore[assignment]
+                    i if i is not None else setdefault(t, len(vocab))
+                    for t, i in zip(terms, found, strict=True)]
+                term_ids += ids
+                term_freqs += terms.values()
+                term_lengths.append(len(ids))
             tok_full.append(tfull)
             tok_skel.append(tskel)
         for name in _SMALL_STRINGS:
@@ -256,7 +266,7 @@ class Index:
                                                          for t in tok_full)])
         self.tok_skel = np.concatenate([self.tok_skel, *(np.asarray(t, np.int32)
                                                          for t in tok_skel)])
-        new_terms = build_sparse(term_docs, len(vocab))
+        new_terms = sparse_rows(term_lengths, term_ids, term_freqs, len(vocab))
         self.chunk_terms = _concat_rows(self.chunk_terms, new_terms, len(vocab))
         # file rows of the new files only: the old files' rows stand as they are
         new_files = np.asarray(chunk_file, np.int64) - first_file
