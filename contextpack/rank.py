@@ -103,6 +103,9 @@ class Weights:
 #: What a file is for: ranking weighs tests, docs and other text apart from code.
 ROLES = ("code", "test", "doc", "other")
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
+#: Folders of code that uses the project rather than makes it: weighed as "other".
+_USAGE_DIRS = frozenset({"example", "examples", "demo", "demos", "sample", "samples",
+                         "bench", "benches", "benchmark", "benchmarks"})
 
 
 _CHANGELOG_STEMS = ("changelog", "changes", "history", "news", "release_notes",
@@ -112,7 +115,8 @@ _CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changelog.d", "changes"
 
 
 def file_role(path: str, language: str) -> int:
-    """0 code, 1 test (and changelogs), 2 doc, 3 other (config, data, templates...)."""
+    """0 code, 1 test (and changelogs), 2 doc, 3 other (config, data, templates, and the
+    code of examples and benchmarks: it shows the project used, not how it works)."""
     parts = path.lower().split("/")
     name = parts[-1]
     stem = name.rsplit(".", 1)[0]
@@ -124,7 +128,7 @@ def file_role(path: str, language: str) -> int:
         return 1  # a release note names every feature once: weighed down like tests
     if language in ("markdown", "rst", "text", "html"):
         return 2
-    if language == "other":
+    if language == "other" or any(p in _USAGE_DIRS for p in parts[:-1]):
         return 3
     return 0
 

@@ -175,6 +175,35 @@ def test_changelogs_weigh_like_tests(path: str, role: int) -> None:
     assert file_role(path, language_for_path(path)) == role
 
 
+@pytest.mark.parametrize(("path", "role"), [
+    ("examples/tutorial/04_validate.rs", 3), ("example/example.cpp", 3),
+    ("bench/latency.cpp", 3), ("benches/parse.rs", 3), ("src/demo/app.js", 3),
+    ("examples/README.md", 2), ("src/sample.py", 0), ("src/benchmark.py", 0),
+])
+def test_examples_and_benchmarks_weigh_like_other_files(path: str, role: int) -> None:
+    from contextpack.chunk import language_for_path
+
+    assert file_role(path, language_for_path(path)) == role
+
+
+def test_an_example_does_not_outrank_the_code_it_calls(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "src" / "ports.py").write_text(
+        "def parse_port(text):\n    port = int(text)\n    if not 0 < port < 65536:\n"
+        "        raise ValueError(f'{port} is not in 1..=65535')\n    return port\n")
+    (tmp_path / "examples" / "serve.py").write_text(
+        "from ports import parse_port\n\n\ndef main(argv):\n"
+        "    port = parse_port(argv[1])  # a port in 1..=65535, parse_port checks it\n"
+        "    print('serving on port', port, 'port', port)\n")
+    p = Packer(tmp_path, Settings(use_cache=False, embedder="none"))
+    ranking = rank(p.index, "what port numbers are accepted, and what if the port is out of range?",
+                   None, Weights())
+    best = p.index.chunk(int(ranking.order()[0]))
+    assert best.path == "src/ports.py"
+    assert float(ranking.prior[p.index.symbols.index("main")]) == Weights().other_prior
+
+
 def test_plain_questions_are_told_from_code_questions() -> None:
     assert is_plain("how do I keep unknown keys in an object schema?")
     assert not is_plain("why does `strip()` drop keys?")
