@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from . import graph as graph_mod
+from .chunk.languages import is_test_path
 from .embed import Embedder
 from .index import Index
 from .lexical import BM25, query_terms, singular, weigh_query
@@ -102,7 +103,6 @@ class Weights:
 
 #: What a file is for: ranking weighs tests, docs and other text apart from code.
 ROLES = ("code", "test", "doc", "other")
-_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
 #: Folders of code that uses the project rather than makes it: weighed as "other".
 _USAGE_DIRS = frozenset({"example", "examples", "demo", "demos", "sample", "samples",
                          "bench", "benches", "benchmark", "benchmarks"})
@@ -117,13 +117,9 @@ _CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changelog.d", "changes"
 def file_role(path: str, language: str) -> int:
     """0 code, 1 test (and changelogs), 2 doc, 3 other (config, data, templates, and the
     code of examples and benchmarks: it shows the project used, not how it works)."""
-    parts = path.lower().split("/")
-    name = parts[-1]
-    stem = name.rsplit(".", 1)[0]
-    if any(p in _TEST_DIRS for p in parts[:-1]) or stem.startswith("test_") or \
-            stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or \
-            stem in ("conftest", "tests"):
+    if is_test_path(path):
         return 1
+    parts = path.lower().split("/")
     if is_changelog(parts, language):
         return 1  # a release note names every feature once: weighed down like tests
     if language in ("markdown", "rst", "text", "html"):

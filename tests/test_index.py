@@ -367,3 +367,28 @@ def test_a_build_on_worker_processes_equals_one_from_the_store_and_a_serial_one(
         assert ix.skipped == cold.skipped
     assert {p: kind for p, (_, _, kind) in cold.skipped.items()} == {"logo.png": "binary"}
     assert not any("Zq8vWx2Lp9Rt" in t for t in cold.texts)
+
+
+def test_tests_are_found_by_their_words_not_embedded(tmp_path: Path) -> None:
+    from contextpack.api import Packer, Settings
+    from contextpack.rank import Weights, rank
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "src" / "ports.py").write_text(
+        "def parse_port(text):\n    return int(text)\n\n\ndef parse_host(text):\n"
+        "    return text.strip()\n")
+    (tmp_path / "tests" / "test_ports.py").write_text(
+        "from ports import parse_port\n\n\ndef test_parse_port_rejects_words():\n"
+        "    assert parse_port('80') == 80\n")
+    p = Packer(tmp_path, Settings(use_cache=False, embedder="static"))
+    index = p.index
+    vectors = index.dense_vectors()
+    assert vectors is not None
+    norms = np.linalg.norm(vectors.astype(np.float32), axis=1)
+    is_test = np.array([index.paths[int(f)].startswith("tests/") for f in index.chunk_file])
+    assert is_test.any() and (norms[is_test] == 0).all() and (norms[~is_test] > 0.5).all()
+    ranking = rank(index, "test_parse_port_rejects_words", p.embedder, Weights())
+    test_row = index.symbols.index("test_parse_port_rejects_words")
+    assert ranking.signals["name"][test_row] == 1.0 and ranking.signals["bm25"][test_row] == 1.0
+    assert test_row in ranking.order()[:2].tolist()  # with the code it tests

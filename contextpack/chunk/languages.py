@@ -198,6 +198,18 @@ SHEBANGS = {"python": "python", "node": "javascript", "ruby": "ruby", "php": "ph
 _ADORNMENT = set("=-~^\"'`#*+_:.")
 
 
+_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
+
+
+def is_test_path(path: str) -> bool:
+    """A test file, by its folders or name (``tests/x.py``, ``test_x.py``, ``x.spec.ts``)."""
+    parts = path.lower().split("/")
+    stem = parts[-1].rsplit(".", 1)[0]
+    return any(p in _TEST_DIRS for p in parts[:-1]) or stem.startswith("test_") or \
+        stem.endswith(("_test", "_tests", ".test", ".spec", "_spec")) or \
+        stem in ("conftest", "tests")
+
+
 def looks_like_rst(text: str) -> bool:
     """Plain text that is really reStructuredText (Django's docs are .txt): titles
     underlined with a repeated punctuation character as long as the title."""

@@ -25,7 +25,15 @@ from ..sources import FileStat, Scan, SourceOptions, read_source, scan
 from ..tokens import Tokenizer
 from ..types import Skipped, SourceFile
 from .core import Index, Progress, _no_progress
-from .engine import Counts, DaskEngine, FileRows, ProcessEngine, count_files, embed_files
+from .engine import (
+    EMBED_VERSION,
+    Counts,
+    DaskEngine,
+    FileRows,
+    ProcessEngine,
+    count_files,
+    embed_files,
+)
 from .persist import FORMAT, encode_analysis
 from .seal import cache_key
 from .store import (
@@ -67,7 +75,7 @@ def _variant(tokenizer: Tokenizer, embedder: Embedder | None, redact: bool = Tru
     model = embedder.model_id if embedder else "none"
     sources = sources or SourceOptions()
     generated = "|generated" if sources.include_generated else ""  # bundles are skipped or not
-    return (f"{tokenizer.name}|{model}|analysis{analysis_tag(redact)}"
+    return (f"{tokenizer.name}|{model}|embed{EMBED_VERSION}|analysis{analysis_tag(redact)}"
             f"|max-bytes{sources.max_file_bytes}{generated}")
 
 
@@ -296,7 +304,7 @@ def _prefixes(tokenizer: str, model: str, tag: str) -> dict[str, str]:
     """How the store's keys start, per table, for one variant: ``PREFIX path \\0 digest``."""
     # counts "c2": a file's tokens are its chunks' (c1 counted the whole file too)
     return {"analysis": f"a{tag}\0", "counts": f"{tokenizer}\0c2\0a{tag}\0",
-            "vectors": f"{model}\0a{tag}\0"}
+            "vectors": f"{model}\0e{EMBED_VERSION}\0a{tag}\0"}
 
 
 def _prune_store(store: Store, replaced: Sequence[tuple[str, str]], now: dict[str, str],

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..analyze import FileAnalysis, analyze
+from ..chunk.languages import is_test_path
 from ..embed import Embedder
 from ..errors import ConfigError
 from ..tokens import Tokenizer
@@ -132,13 +133,29 @@ def count_files(analyses: Sequence[FileAnalysis], tokenizer: Tokenizer) -> list[
     return counts
 
 
+#: Bump when what is embedded changes (``embed_text``, which chunks): the store and the
+#: snapshots key vectors by it.
+EMBED_VERSION = 2
+
+
+def embeds(path: str) -> bool:
+    """Whether a file's chunks are embedded. Tests are not: two thirds of Django's chunks
+    and over half its embedding time, for files ranking weighs down and questions name
+    (a test is found by its words and names, and by the code it calls)."""
+    return not is_test_path(path)
+
+
 def embed_files(analyses: Sequence[FileAnalysis], embedder: Embedder) -> list[np.ndarray]:
-    """Each file's chunk vectors (float16, a row a chunk), all texts embedded in one call."""
-    texts = [embed_text(c) for a in analyses for c in a.chunks]
+    """Each file's chunk vectors (float16, a row a chunk; zeros for files not embedded),
+    all texts embedded in one call."""
+    texts = [embed_text(c) for a in analyses if embeds(a.path) for c in a.chunks]
     allv = np.asarray(embedder.embed_documents(texts), np.float32) if texts else \
         np.zeros((0, embedder.dimension), np.float32)
     out, pos = [], 0
     for a in analyses:
+        if not embeds(a.path):
+            out.append(np.zeros((len(a.chunks), embedder.dimension), np.float16))
+            continue
         out.append(allv[pos : pos + len(a.chunks)].astype(np.float16))
         pos += len(a.chunks)
     return out
