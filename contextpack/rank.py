@@ -38,6 +38,7 @@ from . import graph as graph_mod
 from .chunk.languages import is_test_path
 from .embed import Embedder
 from .index import Index
+from .index.engine import embeds
 from .lexical import BM25, query_terms, singular, weigh_query
 
 
@@ -339,6 +340,7 @@ def prepare(index: Index) -> None:
     an update."""
     index.faiss_index()
     file_roles(index)
+    _embedded(index)
     prose_share(index)
     _floor_order(index)
 
@@ -444,15 +446,27 @@ def _scaled(x: np.ndarray) -> np.ndarray:
 
 def _dense(index: Index, q: np.ndarray, k: int = 2000) -> np.ndarray:
     """Cosine similarity for the k nearest chunks (exact inner product); others 0.
-    Rescaled so the median of the k is 0 and the best is 1."""
+    Rescaled so the median of the k is 0 and the best is 1; chunks of files not embedded
+    (tests) are neither among the k nor in the median."""
     out = np.zeros(index.n_chunks, np.float32)
     sims, ids = index.nearest(q, k)
+    keep = _embedded(index)[ids]  # a file not embedded has no similarity to speak of
+    sims, ids = sims[keep], ids[keep]
     if sims.size == 0:
         return out
     base = float(np.median(sims))
     span = max(float(sims[0]) - base, 1e-6)
     out[ids] = np.clip((sims - base) / span, 0.0, 1.0)
     return out
+
+
+def _embedded(index: Index) -> np.ndarray:
+    """Per chunk: whether its file was embedded (``engine.embeds``), kept on the index."""
+    got = index.__dict__.get("_embedded")
+    if got is None or len(got) != index.n_chunks:
+        files = np.fromiter((embeds(p) for p in index.paths), bool, count=index.n_files)
+        got = index.__dict__["_embedded"] = files[index.chunk_file]
+    return got
 
 
 def _looks_like_code(word: str, query: str, at: int, prose: bool = False) -> bool:

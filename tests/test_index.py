@@ -392,3 +392,5 @@ def test_tests_are_found_by_their_words_not_embedded(tmp_path: Path) -> None:
     test_row = index.symbols.index("test_parse_port_rejects_words")
     assert ranking.signals["name"][test_row] == 1.0 and ranking.signals["bm25"][test_row] == 1.0
     assert test_row in ranking.order()[:2].tolist()  # with the code it tests
+    assert ranking.signals["dense"][test_row] == 0.0
+    assert ranking.signals["dense"][~is_test].max() == 1.0  # the median is the code's alone
