@@ -47,7 +47,10 @@ def pickled_by_fields(cls: type[_T]) -> type[_T]:
     counts for the hundreds of thousands of chunks worker processes send back.
     Only for classes whose fields are all positional ``__init__`` arguments.
     """
-    values = operator.attrgetter(*(f.name for f in fields(cast(Any, cls))))
+    names = [f.name for f in fields(cast(Any, cls))]
+    get = operator.attrgetter(*names)
+    # attrgetter of one name gives the bare value, of several a tuple
+    values = get if len(names) > 1 else (lambda obj: (get(obj),))
 
     def __reduce__(self: Any) -> tuple[Any, tuple[Any, ...]]:
         return cls, values(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -394,3 +395,29 @@ def test_tests_are_found_by_their_words_not_embedded(tmp_path: Path) -> None:
     assert test_row in ranking.order()[:2].tolist()  # with the code it tests
     assert ranking.signals["dense"][test_row] == 0.0
     assert ranking.signals["dense"][~is_test].max() == 1.0  # the median is the code's alone
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _OneField:
+    a: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _TwoFields:
+    a: int
+    b: tuple[str, ...]
+
+
+def test_rows_pickle_as_constructor_calls() -> None:
+    import pickle
+
+    from contextpack.types import Chunk, pickled_by_fields
+
+    one, two = pickled_by_fields(_OneField), pickled_by_fields(_TwoFields)
+    assert one(7).__reduce__() == (one, (7,))
+    assert two(1, ("x",)).__reduce__() == (two, (1, ("x",)))
+    assert pickle.loads(pickle.dumps(one(7))) == one(7)
+    chunk = Chunk(path="a.py", start_line=1, end_line=2, kind="function", symbol="f",
+                  language="python", text="def f():\n    pass", skeleton="def f():",
+                  defs=("f",))
+    assert pickle.loads(pickle.dumps(chunk)) == chunk
