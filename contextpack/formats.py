@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 
 from .chunk.languages import EXTENSIONS
@@ -74,6 +75,11 @@ def pdf_text(data: bytes) -> str:
         from pypdf import PdfReader
     except ImportError as exc:
         raise FormatError(PDF_HINT) from exc
+    # pypdf logs every flaw it reads past ("incorrect startxref pointer", "fontTools is
+    # required ..."): through logging's last resort that reached stderr despite -q.
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -84,6 +90,8 @@ def pdf_text(data: bytes) -> str:
         raise
     except Exception as exc:  # noqa: BLE001 - a third-party parser on untrusted bytes
         raise FormatError(f"PDF: unreadable ({type(exc).__name__})") from exc
+    finally:
+        pypdf_log.setLevel(level)
     return "\n\n".join(pages) + "\n"
 
 

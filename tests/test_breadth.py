@@ -4,6 +4,7 @@ inform, changelogs, plain questions over prose, nothing vanishing, notebooks, HT
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -321,6 +322,15 @@ def test_a_pdf_is_its_pages_text() -> None:
     got = classify_bytes("report.pdf", _pdf("Quarterly revenue grew by a tenth"))
     assert isinstance(got, SourceFile)
     assert got.text == "--- page 1 ---\nQuarterly revenue grew by a tenth\n"
+
+
+def test_a_damaged_pdf_is_read_without_pypdf_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    damaged = _pdf("Quarterly revenue").replace(b"startxref\n", b"startxref\n9")
+    with caplog.at_level(logging.WARNING):
+        got = classify_bytes("report.pdf", damaged)
+    assert isinstance(got, SourceFile) and "Quarterly revenue" in got.text
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]
+    assert logging.getLogger("pypdf").level == logging.NOTSET  # left as it was
 
 
 def test_without_the_pdf_extra_a_pdf_is_skipped_and_says_how(
