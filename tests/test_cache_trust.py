@@ -318,3 +318,36 @@ def test_a_full_disk_still_gives_the_pack(repo: Path, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.rstrip("\n") == expected.rstrip("\n")
     assert "continuing without" in out.stderr and "Traceback" not in out.stderr
+
+
+KEY_BODY = ["MIIBPAIBAAJBANa2V+/FvtuIeAmpmKMo8UEGEISLhCnzTycPr0ADFxJ+KGcwVrdn",
+            "zX4GgJ8bTx3nAyU+eF4TeYrTO2iy/V/w/wMCAwEAAQJAExPKhmxcg+cBO2KN7Zob",
+            "V5uJ16xdqQvUt2xO3X6cR82WwUhNDZWV9/Gzu+5Rfq694n9A/CkmZ/Bp0QIhAP/t"]
+
+
+def test_a_stored_analysis_with_a_redacted_key_block_is_trusted(
+        repo: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A private key's body is blanked over every line it spans: read back from the store,
+    those lines are the file's with their base64 taken out, not a lie."""
+    (repo / "server.key").write_text("-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(KEY_BODY)
+                                     + "\n-----END RSA PRIVATE KEY-----\n")
+    cached_pack(repo)
+    for snap in (repo / ".contextpack").rglob("snapshot-*.bin"):
+        snap.unlink()  # the next build reads the store
+    with caplog.at_level(logging.WARNING, logger="contextpack"):
+        packed = cached_pack(repo)
+    assert "does not hold" not in caplog.text
+    assert "MIIBPAIB" not in packed and KEY_BODY[1] not in packed
+
+
+def test_below_a_marker_only_base64_may_go_missing() -> None:
+    from contextpack.index.build import _lines_true
+
+    want = ["key = '''-----BEGIN RSA PRIVATE KEY-----", KEY_BODY[0], KEY_BODY[1] + "'''",
+            "print(key)"]
+    assert _lines_true(["key = '''-----BEGIN RSA PRIVATE KEY-----", "[REDACTED:private-key]",
+                        "'''", "print(key)"], want)
+    assert not _lines_true(["key = '''-----BEGIN RSA PRIVATE KEY-----",
+                            "[REDACTED:private-key]", "''' ; rm -rf /", "print(key)"], want)
+    assert not _lines_true(["key = '''-----BEGIN RSA PRIVATE KEY-----", KEY_BODY[0], "",
+                            "print(key)"], want)  # no marker above: a missing line lies
