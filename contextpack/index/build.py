@@ -197,10 +197,7 @@ def _open_snapshot(found: Scan, folder: Path, key: bytes, tokenizer: Tokenizer,
         prefixes = _prefixes(tokenizer.name, _model(embedder), analysis_tag(settings.redact))
         finish = partial(_finish, snap, write, puts, store, lock, replaced, now, prefixes)
     except BaseException:
-        puts.close()
-        if store is not None:
-            store.close()
-        lock.release()
+        _release(puts, store, lock)
         raise
     if settings.write_behind:
         _pending.append(_Pending(index, finish))
@@ -230,10 +227,19 @@ def _finish(snap: Path, write: Callable[[], None], puts: ExitStack, store: Store
             stats["cache_rejected"] = store.rejected
         _prune_snapshots(snap)
     finally:
-        puts.close()
-        store.close()
-        lock.release()
+        _release(puts, store, lock)
     return stats
+
+
+def _release(puts: ExitStack, store: Store | None, lock: Any) -> None:
+    """Wait for the store's writes, close the store, release the cache lock: how a build
+    ends, finished or failed."""
+    try:
+        puts.close()
+    finally:
+        if store is not None:
+            store.close()
+        lock.release()
 
 
 class _Pending:

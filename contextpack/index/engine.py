@@ -148,12 +148,14 @@ def embeds(path: str) -> bool:
 def embed_files(analyses: Sequence[FileAnalysis], embedder: Embedder) -> list[np.ndarray]:
     """Each file's chunk vectors (float16, a row a chunk; zeros for files not embedded),
     all texts embedded in one call."""
-    texts = [embed_text(c) for a in analyses if embeds(a.path) for c in a.chunks]
+    embedded = [embeds(a.path) for a in analyses]
+    texts = [embed_text(c) for a, e in zip(analyses, embedded, strict=True) if e
+             for c in a.chunks]
     allv = np.asarray(embedder.embed_documents(texts), np.float32) if texts else \
         np.zeros((0, embedder.dimension), np.float32)
     out, pos = [], 0
-    for a in analyses:
-        if not embeds(a.path):
+    for a, e in zip(analyses, embedded, strict=True):
+        if not e:
             out.append(np.zeros((len(a.chunks), embedder.dimension), np.float16))
             continue
         out.append(allv[pos : pos + len(a.chunks)].astype(np.float16))
