@@ -76,6 +76,10 @@ class Weights:
     # ``where`` for a plain question: its words are English ("change", "message", "limit")
     # and match the path words of files named after other things (ChangeNotifyingList).
     plain_where: float = 0.2
+    # Overloads (Java, C# or C++ methods of one name in one file) share their words and
+    # docs, so a dozen ``parse`` variants would fill the budget saying one thing: the k-th
+    # best of a name scores 1 / (1 + overload * k) of its own. 0 turns it off.
+    overload: float = 0.5
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:
@@ -167,16 +171,18 @@ class Ranking:
     named_files: list[str] = field(default_factory=list)
     weights: Weights | None = None
     prior: np.ndarray | None = None  # the file-role multiplier of each chunk, if any
+    overload: np.ndarray | None = None  # the overload multiplier of each chunk, if any
 
     def contributions(self, row: int) -> dict[str, float]:
         """What each signal added to a chunk's score (weight x scaled signal), best first;
-        ``prior`` is the file-role multiplier applied last."""
+        ``prior`` (file role) and ``overload`` are the multipliers applied last."""
         w = self.weights or Weights()
         out = {name: float(getattr(w, name, 1.0) * values[row])
                for name, values in self.signals.items() if values[row] > 0}
         out = {k: round(v, 4) for k, v in sorted(out.items(), key=lambda kv: -kv[1]) if v > 0}
-        if self.prior is not None and self.prior[row] != 1.0:
-            out["prior"] = round(float(self.prior[row]), 4)
+        for name, factor in (("prior", self.prior), ("overload", self.overload)):
+            if factor is not None and factor[row] != 1.0:
+                out[name] = round(float(factor[row]), 4)
         return out
 
     def keep_only(self, rows: np.ndarray) -> Ranking:
@@ -224,7 +230,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         signals["dense"] = _dense(index, embedder.embed_query(query))
     if weights.message:
         signals["message"] = _messages(index, query, signals["bm25"])
-    name_sig, named_symbols = _named_symbols(index, query, weights.wrapper)
+    name_sig, named_symbols, spelled = _named_symbols(index, query, weights.wrapper)
     signals["name"] = name_sig
     path_files, named_files = _named_files(index, query)
     signals["path"] = path_files[index.chunk_file]
@@ -253,9 +259,13 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     if (priors != 1.0).any():
         prior = priors[file_roles(index)[index.chunk_file]]
         fused = fused * prior
+    damp = _overload_damping(index, fused, weights.overload) if weights.overload else None
+    if damp is not None:
+        damp[spelled] = 1.0  # overloads the query names as code are all asked about
+        fused = fused * damp
     fused = _floor_zeros(index, fused)
     return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files,
-                   weights, prior)
+                   weights, prior, damp)
 
 
 def is_plain(query: str) -> bool:
@@ -334,6 +344,51 @@ def _floor_order(index: Index) -> np.ndarray:
     return order
 
 
+#: Languages where one name may have several definitions told apart by their parameters.
+OVERLOADING = frozenset({"java", "csharp", "cpp"})
+
+
+def overload_groups(index: Index) -> np.ndarray:
+    """Per chunk: a group number shared by the whole definitions (not parts) of one
+    name in one file of an overloading language, when there are two or more; -1 else.
+    Kept on the index."""
+    groups = index.__dict__.get("_overloads")
+    if groups is not None and len(groups) == index.n_chunks:
+        return groups  # type: ignore[no-any-return]
+    groups = np.full(index.n_chunks, -1, np.int64)
+    langs = index.languages
+    seen: dict[tuple[int, str], list[int]] = {}
+    for row, (f, kind, symbol) in enumerate(zip(index.chunk_file.tolist(), index.kinds,
+                                                 index.symbols, strict=True)):
+        if kind in ("function", "method") and symbol and langs[f] in OVERLOADING \
+                and index.part[row, 0] == 0:
+            seen.setdefault((f, symbol), []).append(row)
+    number = 0
+    for rows in seen.values():
+        if len(rows) > 1:
+            groups[rows] = number
+            number += 1
+    index.__dict__["_overloads"] = groups
+    return groups
+
+
+def _overload_damping(index: Index, fused: np.ndarray, rate: float) -> np.ndarray | None:
+    """Per chunk: ``1 / (1 + rate * k)`` for the k-th best-scoring overload of a name
+    (k from 0), 1 for the rest."""
+    groups = overload_groups(index)
+    rows = np.flatnonzero(groups >= 0)
+    if not rows.size:
+        return None
+    order = rows[np.lexsort((rows, -fused[rows], groups[rows]))]
+    first = np.ones(order.size, bool)
+    first[1:] = groups[order[1:]] != groups[order[:-1]]
+    starts = np.flatnonzero(first)
+    k = np.arange(order.size) - np.repeat(starts, np.diff(np.append(starts, order.size)))
+    damp = np.ones(index.n_chunks, np.float32)
+    damp[order] = 1.0 / (1.0 + rate * k)
+    return damp
+
+
 def prepare(index: Index) -> None:
     """Make the tables ranking keeps per index (file roles, the prose share, the floor
     order, the dense search index) now, rather than in the first query after a load or
@@ -343,6 +398,7 @@ def prepare(index: Index) -> None:
     _embedded(index)
     prose_share(index)
     _floor_order(index)
+    overload_groups(index)
 
 
 # A string literal of code: "...", '...' (where it is a string) or `...`, at least 10
@@ -497,9 +553,10 @@ _WEAK_NAME = 0.25  # the weight of a name spelled as an English word
 
 
 def _named_symbols(index: Index, query: str, wrapper: float = 0.0,
-                   ) -> tuple[np.ndarray, list[str]]:
+                   ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Chunks defining a name the query spells out; stronger for code-like spellings and
-    for names defined in few places."""
+    for names defined in few places. Also the names found and the rows of those spelled as
+    code."""
     out = np.zeros(index.n_chunks, np.float32)
     table = index.symbols_by_name
     found: dict[str, float] = {}
@@ -525,9 +582,10 @@ def _named_symbols(index: Index, query: str, wrapper: float = 0.0,
         rows = table[name]
         out[rows] = np.maximum(out[rows], weight / np.sqrt(len(rows)))
     code_like = [table[n] for n, w in found.items() if w >= 0.8]  # spelled as code
+    spelled = np.unique(np.concatenate(code_like)) if code_like else np.zeros(0, np.int64)
     if code_like and wrapper > 0:
-        _through_wrappers(index, out, np.unique(np.concatenate(code_like)), wrapper)
-    return _scaled(out) if found else out, sorted(found)
+        _through_wrappers(index, out, spelled, wrapper)
+    return _scaled(out) if found else out, sorted(found), spelled
 
 
 WRAPPER_LINES = 8  # a named function this short mostly hands its work to a callee

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from contextpack import Document
@@ -203,6 +204,56 @@ def test_an_example_does_not_outrank_the_code_it_calls(tmp_path: Path) -> None:
     best = p.index.chunk(int(ranking.order()[0]))
     assert best.path == "src/ports.py"
     assert float(ranking.prior[p.index.symbols.index("main")]) == Weights().other_prior
+
+
+_OVERLOADS = "".join(
+    "  /** Parse HTML into a Document, resolving relative links against the base URI. */\n"
+    f"  public static Document parse(String html{', int n' * k}) {{ return null; }}\n\n"
+    for k in range(6))
+
+
+def _overloaded_project(tmp_path: Path) -> Packer:
+    (tmp_path / "Jsoup.java").write_text("class Jsoup {\n" + _OVERLOADS + "}\n")
+    (tmp_path / "Cleaner.java").write_text(
+        "class Cleaner {\n  /** Relative links stay as written unless they can be resolved. */\n"
+        "  boolean keepLink(String href, String root) {\n"
+        "    return root.isEmpty() ? href.startsWith(\"/\") : true;\n  }\n}\n")
+    (tmp_path / "parse.py").write_text(
+        'def parse(html):\n    """Parse HTML, resolving relative links."""\n\n\n'
+        'def parse(html, base):\n    """Parse HTML, resolving relative links."""\n')
+    return Packer(tmp_path, Settings(use_cache=False, embedder="none"))
+
+
+def test_overloads_after_the_best_weigh_less(tmp_path: Path) -> None:
+    """Six ``parse`` overloads sharing one doc would fill a budget saying one thing: the
+    k-th best keeps 1 / (1 + 0.5 k) of its score, so the method that answers outranks the
+    second. Python has no overloads: its namesakes keep their scores."""
+    index = _overloaded_project(tmp_path).index
+    query = "are relative links resolved against the base URI or kept?"
+    damped = rank(index, query)
+    flat = rank(index, query, weights=Weights(overload=0))
+    java = [r for r, s in enumerate(index.symbols)
+            if s == "Jsoup.parse" and index.paths[index.chunk_file[r]] == "Jsoup.java"]
+    assert len(java) == 6
+    ratios = sorted((float(damped.scores[r] / flat.scores[r]) for r in java), reverse=True)
+    assert ratios == pytest.approx([1 / (1 + 0.5 * k) for k in range(6)], rel=1e-5)
+    py = [r for r in range(index.n_chunks) if index.paths[index.chunk_file[r]] == "parse.py"]
+    assert len(py) == 2 and all(damped.scores[r] == flat.scores[r] for r in py)
+    keep = index.symbols.index("Cleaner.keepLink")
+
+    def second_overload(ranking):
+        return sorted(ranking.order().tolist().index(r) for r in java)[1]
+
+    assert damped.order().tolist().index(keep) < second_overload(damped)
+    assert flat.order().tolist().index(keep) > second_overload(flat)
+
+
+def test_overloads_the_query_names_as_code_are_all_kept(tmp_path: Path) -> None:
+    index = _overloaded_project(tmp_path).index
+    query = "does `Jsoup.parse` keep relative links when there is no base URI?"
+    damped = rank(index, query)
+    flat = rank(index, query, weights=Weights(overload=0))
+    np.testing.assert_array_equal(damped.scores, flat.scores)
 
 
 def test_plain_questions_are_told_from_code_questions() -> None:
