@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
     from .redact import Redaction, Scrubber
 
-#: Bump when chunking, term extraction or redaction changes: cached analyses are then redone.
-ANALYSIS_VERSION = 10
+#: Bump when chunking, term extraction, redaction or what counts as a source (sources.py)
+#: changes: cached analyses and snapshots are then redone.
+ANALYSIS_VERSION = 11
 
 
 @pickled_by_fields
