@@ -206,6 +206,39 @@ def test_an_example_does_not_outrank_the_code_it_calls(tmp_path: Path) -> None:
     assert float(ranking.prior[p.index.symbols.index("main")]) == Weights().other_prior
 
 
+@pytest.mark.parametrize(("path", "text", "declared"), [
+    ("util.h", "class XMLUtil {\npublic:\n    // true, True, TRUE or a non-zero number\n"
+               "    static bool ToBool(const char* str, bool* value);\n"
+               "    const char* Name() const;\n};\n", {"ToBool", "Name"}),
+    ("jv.h", "/* parse a whole text */\nint jv_parse(const char* text);\n"
+             "char *jv_dump(int v);\n", {"jv_parse", "jv_dump"}),
+    ("Connection.java", "interface Connection {\n    /** Largest body read, in bytes. */\n"
+                        "    Connection maxBodySize(int bytes);\n}\n", {"maxBodySize"}),
+    ("IStore.cs", "interface IStore {\n    /// <summary>Largest message.</summary>\n"
+                  "    int MaxMessage(int bytes);\n}\n", {"MaxMessage"}),
+])
+def test_a_declaration_refers_to_its_definitions(path: str, text: str, declared: set[str]) -> None:
+    """A header's prototypes (and an interface's methods) carry the docs; the code that
+    answers is their definition elsewhere, which the graph now reaches from them."""
+    refs = {r for c in chunks_of(path, text) for r in c.refs}
+    assert declared <= refs
+
+
+def test_a_header_prototype_brings_its_definition_along(tmp_path: Path) -> None:
+    (tmp_path / "util.h").write_text(
+        "class XMLUtil {\npublic:\n    // which strings read as a boolean: true, True, TRUE\n"
+        "    static bool ToBool(const char* str, bool* value);\n};\n")
+    (tmp_path / "util.cpp").write_text(
+        '#include "util.h"\n\nbool XMLUtil::ToBool(const char* str, bool* value) {\n'
+        '    *value = StringEqual(str, "true");\n    return true;\n}\n\n'
+        "int Other(int x) {\n    return x + 1;\n}\n")
+    index = Packer(tmp_path, Settings(use_cache=False, embedder="none")).index
+    ranking = rank(index, "which strings read as a boolean?")
+    to_bool = next(r for r, s in enumerate(index.symbols) if s == "XMLUtil.ToBool")
+    assert ranking.signals["graph"][to_bool] > 0
+    assert ranking.signals["graph"][index.symbols.index("Other")] == 0
+
+
 _OVERLOADS = "".join(
     "  /** Parse HTML into a Document, resolving relative links against the base URI. */\n"
     f"  public static Document parse(String html{', int n' * k}) {{ return null; }}\n\n"
