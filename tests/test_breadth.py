@@ -216,6 +216,14 @@ def test_an_example_does_not_outrank_the_code_it_calls(tmp_path: Path) -> None:
                         "    Connection maxBodySize(int bytes);\n}\n", {"maxBodySize"}),
     ("IStore.cs", "interface IStore {\n    /// <summary>Largest message.</summary>\n"
                   "    int MaxMessage(int bytes);\n}\n", {"MaxMessage"}),
+    ("parser.rs", "pub trait Parser {\n    /// Reads one value.\n"
+                  "    fn parse(&self, s: &str) -> u8;\n}\n", {"parse"}),
+    ("store.go", "package p\n\n// Store keeps values.\ntype Store interface {\n"
+                 "\tGet(k string) string\n}\n", {"Get"}),
+    ("store.ts", "export interface Store {\n  /** Reads one value. */\n"
+                 "  get(k: string): string;\n}\n", {"get"}),
+    ("Store.php", "<?php\ninterface Store {\n    /** Reads one value. */\n"
+                  "    public function fetch($k);\n}\n", {"fetch"}),
 ])
 def test_a_declaration_refers_to_its_definitions(path: str, text: str, declared: set[str]) -> None:
     """A header's prototypes (and an interface's methods) carry the docs; the code that

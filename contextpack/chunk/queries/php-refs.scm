@@ -5,3 +5,5 @@
 (named_type (name) @ref)
 (base_clause (name) @ref)
 (class_interface_clause (name) @ref)
+; an interface's method refers to the methods that implement it
+(interface_declaration body: (declaration_list (method_declaration name: (name) @ref)))
