@@ -356,13 +356,13 @@ def overload_groups(index: Index) -> np.ndarray:
     if groups is not None and len(groups) == index.n_chunks:
         return groups  # type: ignore[no-any-return]
     groups = np.full(index.n_chunks, -1, np.int64)
-    langs = index.languages
+    files = np.fromiter((lang in OVERLOADING for lang in index.languages), bool,
+                        count=index.n_files)
     seen: dict[tuple[int, str], list[int]] = {}
-    for row, (f, kind, symbol) in enumerate(zip(index.chunk_file.tolist(), index.kinds,
-                                                 index.symbols, strict=True)):
-        if kind in ("function", "method") and symbol and langs[f] in OVERLOADING \
-                and index.part[row, 0] == 0:
-            seen.setdefault((f, symbol), []).append(row)
+    kinds, symbols = index.kinds, index.symbols
+    for row in np.flatnonzero(files[index.chunk_file] & (index.part[:, 0] == 0)).tolist():
+        if kinds[row] in ("function", "method") and symbols[row]:
+            seen.setdefault((int(index.chunk_file[row]), symbols[row]), []).append(row)
     number = 0
     for rows in seen.values():
         if len(rows) > 1:
