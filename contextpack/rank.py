@@ -391,8 +391,8 @@ def _overload_damping(index: Index, fused: np.ndarray, rate: float) -> np.ndarra
 
 def prepare(index: Index) -> None:
     """Make the tables ranking keeps per index (file roles, the prose share, the floor
-    order, the dense search index) now, rather than in the first query after a load or
-    an update."""
+    order, the overload groups, the dense search index) now, rather than in the first
+    query after a load or an update."""
     index.faiss_index()
     file_roles(index)
     _embedded(index)
