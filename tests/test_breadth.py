@@ -448,3 +448,23 @@ def test_list_skipped_on_the_command_line() -> None:
     assert result.exit_code == 0, result.output
     assert "skipped dist/: build output (dist/; --include-generated packs it)" in result.stderr
     assert "skipped lib/util.js: compiled twin (of util.ts" in result.stderr
+
+
+def test_a_typedef_struct_has_a_skeleton_and_its_parts_a_short_context() -> None:
+    """C's ``typedef struct {...} name;`` and Go's ``type X struct {...}`` have their member
+    list inside: the skeleton stops at the brace, and a later part carries the type's
+    header as context, not the whole type again (a 300-token part of libyaml's emitter
+    struct cost 1,700 tokens with it)."""
+    fields = "".join(f"    /** field {i}: what it holds */\n    int field_{i};\n"
+                     for i in range(300))
+    c = chunks_of("thing.h", "/** A thing. */\ntypedef struct thing_s {\n" + fields
+                  + "} thing_t;\n")
+    go = chunks_of("thing.go", "package thing\n\n// Thing is.\ntype Thing struct {\n"
+                   + "".join(f"\t// F{i} holds a value\n\tF{i} int\n" for i in range(300))
+                   + "}\n")
+    for chunks, head in ((c, "typedef struct thing_s {"), (go, "type Thing struct {")):
+        typed = [ch for ch in chunks if ch.kind == "type"]
+        assert len(typed) > 2 and typed[0].part == 1
+        assert typed[0].skeleton.splitlines()[-1].startswith(head)
+        assert len(typed[0].skeleton) < 80
+        assert all(len(ch.context) < 40 and head.split()[0] in ch.context for ch in typed[1:])

@@ -334,6 +334,22 @@ def _group_members(defs: list[_Def], lines: list[str], spec: CodeSpec) -> list[_
     return out
 
 
+def _type_body(node: Any) -> Any:
+    """The member list inside a type that has none of its own: C's ``typedef struct {...}
+    name;``, Go's ``type X struct {...}``. Without it the whole type is its own header, so
+    its skeleton was its full text and every later part repeated all of it as context."""
+    for child in node.named_children:
+        inner = child.child_by_field_name("body") or child.child_by_field_name("type")
+        if inner is None:
+            continue
+        if inner.type in ("field_declaration_list", "enumerator_list"):
+            return inner
+        for grand in inner.named_children:  # Go: type_spec -> struct_type -> field list
+            if grand.type == "field_declaration_list":
+                return grand
+    return None
+
+
 def _header_end(node: Any, body: Any) -> int:
     """Last row of a definition's signature: where its last part before the body ends."""
     if body is None:
@@ -418,6 +434,8 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                     found.append((target, parent, prefix, depth + 1))
                 continue
             body = target.child_by_field_name("body") if kind not in _DATA_KINDS else None
+            if body is None and kind == "type":
+                body = _type_body(target)
             sig_node = target
             if value is not None:
                 sig_node = value
@@ -439,6 +457,8 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                 scope=scope if spec.grammar == "cpp" else "",
             )
             d.header_end = _header_end(sig_node, body)
+            if body is not None and body.parent != sig_node:  # an inner body opens the header's end
+                d.header_end = min(d.header_end, body.start_point[0])
             if parent >= 0:
                 d.context = defs[parent].context + [
                     "\n".join(lines[defs[parent].node.start_point[0] : defs[parent].header_end + 1])
