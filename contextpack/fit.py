@@ -650,9 +650,12 @@ def _reason(index: Index, ranking: Ranking, c: _Cand) -> str:
     """Why a chunk is in the pack, in one line: its signals, and what brought it in."""
     parts = []
     contrib = ranking.contributions(c.row)
+    floor = contrib.pop("part floor", None)
     if contrib:
         parts.append(" + ".join(f"{k} {v:.2f}" if k != "prior" else f"x prior {v:.2f}"
                                 for k, v in contrib.items()))
+    if floor is not None:
+        parts.append(f"raised to {floor:.3f} by a neighbour part of its definition")
     parts.append(f"score {c.score:.3f}")
     if c.closure_of >= 0:
         by = c.closure_of

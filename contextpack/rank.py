@@ -80,6 +80,10 @@ class Weights:
     # docs, so a dozen ``parse`` variants would fill the budget saying one thing: the k-th
     # best of a name scores 1 / (1 + overload * k) of its own. 0 turns it off.
     overload: float = 0.5
+    # A function a little too long for one chunk is cut into parts, but it is read whole:
+    # each part of a definition cut into at most ``PARTS_READ_WHOLE`` scores at least this
+    # share of its neighbour part's score (share ** d of a part d away). 0 turns it off.
+    parts: float = 0.8
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:
@@ -172,10 +176,13 @@ class Ranking:
     weights: Weights | None = None
     prior: np.ndarray | None = None  # the file-role multiplier of each chunk, if any
     overload: np.ndarray | None = None  # the overload multiplier of each chunk, if any
+    # the score a part took from a neighbour part of its definition (0: its own stood)
+    part_floor: np.ndarray | None = None
 
     def contributions(self, row: int) -> dict[str, float]:
         """What each signal added to a chunk's score (weight x scaled signal), best first;
-        ``prior`` (file role) and ``overload`` are the multipliers applied last."""
+        ``prior`` (file role) and ``overload`` are the multipliers applied last, and
+        ``part floor`` the score a part took from a neighbour part of its definition."""
         w = self.weights or Weights()
         out = {name: float(getattr(w, name, 1.0) * values[row])
                for name, values in self.signals.items() if values[row] > 0}
@@ -183,6 +190,8 @@ class Ranking:
         for name, factor in (("prior", self.prior), ("overload", self.overload)):
             if factor is not None and factor[row] != 1.0:
                 out[name] = round(float(factor[row]), 4)
+        if self.part_floor is not None and self.part_floor[row] > 0:
+            out["part floor"] = round(float(self.part_floor[row]), 4)
         return out
 
     def keep_only(self, rows: np.ndarray) -> Ranking:
@@ -263,9 +272,14 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     if damp is not None:
         damp[spelled] = 1.0  # overloads the query names as code are all asked about
         fused = fused * damp
+    part_floor = None
+    if weights.parts:
+        lifted = _lift_parts(index, fused, weights.parts)
+        part_floor = np.where(lifted > fused, lifted, 0.0).astype(np.float32)
+        fused = lifted
     fused = _floor_zeros(index, fused)
     return Ranking(fused.astype(np.float32), signals, "query", named_symbols, named_files,
-                   weights, prior, damp)
+                   weights, prior, damp, part_floor)
 
 
 def is_plain(query: str) -> bool:
@@ -387,6 +401,26 @@ def _overload_damping(index: Index, fused: np.ndarray, rate: float) -> np.ndarra
     damp = np.ones(index.n_chunks, np.float32)
     damp[order] = 1.0 / (1.0 + rate * k)
     return damp
+
+
+PARTS_READ_WHOLE = 4  # about 1,500 tokens: a definition one reads whole
+
+
+def _lift_parts(index: Index, fused: np.ndarray, share: float) -> np.ndarray:
+    """Each part of a definition cut into a few parts scores at least ``share`` of its
+    neighbours'. A longer one (a test's 60-part ``main``) is read by the part that matters."""
+    rows = np.flatnonzero((index.part[:, 0] > 0) & (index.part[:, 1] <= PARTS_READ_WHOLE))
+    if not rows.size:
+        return fused
+    out = fused.copy()
+    # Parts of one definition are consecutive rows numbered 1..n: a part after part 1
+    # follows its previous part.
+    follows = rows[1:][(rows[1:] == rows[:-1] + 1) & (index.part[rows[1:], 0] > 1)]
+    for r in follows.tolist():  # forward: part k from part k-1
+        out[r] = max(out[r], share * out[r - 1])
+    for r in follows[::-1].tolist():  # backward: part k-1 from part k
+        out[r - 1] = max(out[r - 1], share * out[r])
+    return out
 
 
 def prepare(index: Index) -> None:

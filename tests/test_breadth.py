@@ -450,6 +450,48 @@ def test_list_skipped_on_the_command_line() -> None:
     assert "skipped lib/util.js: compiled twin (of util.ts" in result.stderr
 
 
+def _split_function(name: str, steps: int, topic_at: int) -> str:
+    """A Rust function long enough to be cut into parts; only step ``topic_at`` talks
+    about choosing among union members."""
+    body = []
+    for i in range(steps):
+        words = "pick the union member that matches the input best" if i == topic_at \
+            else f"step {i} copies buffers and counts bytes"
+        body.append(f"    // {words}\n    let value_{i} = state.advance({i}, \"{words}\");\n"
+                    f"    if value_{i}.is_err() {{ return value_{i}; }}\n")
+    return f"fn {name}(state: &mut State) -> Result<(), Error> {{\n{''.join(body)}    Ok(())\n}}\n"
+
+
+def test_a_part_of_a_definition_lifts_its_neighbour_parts(tmp_path: Path) -> None:
+    """A function cut into a few parts is read whole: a part scores at least 0.8 of its
+    neighbour part's score (0.8 ** d at d parts away). A definition cut into many parts
+    (a test's long ``main``) is read by the part that matters and lifts nothing."""
+    (tmp_path / "union.rs").write_text(_split_function("validate_smart", 20, 16))
+    (tmp_path / "long.rs").write_text(_split_function("main_loop", 400, 200))
+    (tmp_path / "other.rs").write_text(
+        "fn checksum(data: &[u8]) -> u32 {\n    // counts bytes of the buffer\n"
+        "    data.iter().map(|b| *b as u32).sum()\n}\n")
+    index = Packer(tmp_path, Settings(use_cache=False, embedder="none")).index
+    query = "how does it pick which union member matches my input?"
+    lifted = rank(index, query)
+    flat = rank(index, query, weights=Weights(parts=0))
+
+    def parts(path: str) -> list[int]:
+        return [r for r in range(index.n_chunks) if index.paths[index.chunk_file[r]] == path]
+
+    smart = parts("union.rs")
+    assert 2 <= len(smart) <= 4 and index.part[smart[-1]][1] == len(smart)
+    best = max(smart, key=lambda r: flat.scores[r])
+    for r in smart:
+        floor = 0.8 ** abs(r - best) * flat.scores[best]
+        assert lifted.scores[r] == pytest.approx(max(flat.scores[r], floor), rel=1e-5)
+    assert any(lifted.scores[r] > flat.scores[r] * 1.2 for r in smart)  # a lift happened
+    assert lifted.contributions(min(smart, key=lambda r: flat.scores[r]))["part floor"] > 0
+    long = parts("long.rs")
+    assert len(long) > 4
+    np.testing.assert_array_equal(lifted.scores[long], flat.scores[long])
+
+
 def test_a_typedef_struct_has_a_skeleton_and_its_parts_a_short_context() -> None:
     """C's ``typedef struct {...} name;`` and Go's ``type X struct {...}`` have their member
     list inside: the skeleton stops at the brace, and a later part carries the type's
