@@ -216,3 +216,13 @@ def test_javadoc_without_leading_stars_belongs_to_its_method() -> None:
     assert parse.start_line == 2  # from `/**`, blank line inside the comment included
     assert "Parse HTML into a Document." in parse.text
     assert [c.kind for c in chunks] == ["class", "method"]
+
+
+def test_a_rust_module_declaration_defines_nothing() -> None:
+    """``mod types;`` says where a module's file is; read as a class named ``types`` it
+    matched every question saying "types" as if it named the code."""
+    text = "mod types;\npub mod input;\nuse std::fmt;\n\nmod inner {\n    pub fn f() {}\n}\n"
+    chunks = chunk_source(_src("lib.rs", text, "rust"))
+    assert {c.symbol for c in chunks if c.kind == "class"} == {"inner"}
+    assert not {"types", "input"} & {d for c in chunks for d in c.defs}
+    assert any("mod types;" in c.text and c.kind == "module" for c in chunks)

@@ -395,8 +395,10 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                                     for p in name.split("::"))
                     kind = "method"
             elif target.type in spec.containers:
-                if spec.grammar == "cpp" and target.child_by_field_name("body") is None:
-                    continue  # `class X;` declares, `friend class X;` names: no definition
+                if spec.grammar in ("cpp", "rust") and target.child_by_field_name("body") is None:
+                    # `class X;` declares, `friend class X;` names, Rust's `mod x;` says
+                    # where a module's file is: none defines anything here
+                    continue
                 kind = "class"
                 name = _name(target, spec)
             elif target.type in spec.types:
