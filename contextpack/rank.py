@@ -82,8 +82,11 @@ class Weights:
     overload: float = 0.5
     # A function a little too long for one chunk is cut into parts, but it is read whole:
     # each part of a definition cut into at most ``PARTS_READ_WHOLE`` scores at least this
-    # share of its neighbour part's score (share ** d of a part d away). 0 turns it off.
-    parts: float = 0.8
+    # share of its neighbour part's score (share ** d of a part d away). 0, off: at 0.8 it
+    # won the breadth dev split two questions (a Rust function's other half) and lost one
+    # held-out question, half a tuning one and one SWE-bench pack at 32k (the parts it
+    # lifted crowded out the answer), so it stays a knob (--weight parts=0.8).
+    parts: float = 0.0
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> Weights:

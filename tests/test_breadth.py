@@ -463,9 +463,10 @@ def _split_function(name: str, steps: int, topic_at: int) -> str:
 
 
 def test_a_part_of_a_definition_lifts_its_neighbour_parts(tmp_path: Path) -> None:
-    """A function cut into a few parts is read whole: a part scores at least 0.8 of its
-    neighbour part's score (0.8 ** d at d parts away). A definition cut into many parts
-    (a test's long ``main``) is read by the part that matters and lifts nothing."""
+    """With ``parts=0.8`` (off by default) a function cut into a few parts is read whole:
+    a part scores at least 0.8 of its neighbour part's score (0.8 ** d at d parts away).
+    A definition cut into many parts (a test's long ``main``) is read by the part that
+    matters and lifts nothing."""
     (tmp_path / "union.rs").write_text(_split_function("validate_smart", 20, 16))
     (tmp_path / "long.rs").write_text(_split_function("main_loop", 400, 200))
     (tmp_path / "other.rs").write_text(
@@ -473,8 +474,8 @@ def test_a_part_of_a_definition_lifts_its_neighbour_parts(tmp_path: Path) -> Non
         "    data.iter().map(|b| *b as u32).sum()\n}\n")
     index = Packer(tmp_path, Settings(use_cache=False, embedder="none")).index
     query = "how does it pick which union member matches my input?"
-    lifted = rank(index, query)
-    flat = rank(index, query, weights=Weights(parts=0))
+    lifted = rank(index, query, weights=Weights(parts=0.8))
+    flat = rank(index, query)
 
     def parts(path: str) -> list[int]:
         return [r for r in range(index.n_chunks) if index.paths[index.chunk_file[r]] == path]
