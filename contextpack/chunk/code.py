@@ -436,7 +436,8 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                     found.append((target, parent, prefix, depth + 1))
                 continue
             body = target.child_by_field_name("body") if kind not in _DATA_KINDS else None
-            if body is None and kind == "type":
+            inner = body is None and kind == "type"
+            if inner:
                 body = _type_body(target)
             sig_node = target
             if value is not None:
@@ -459,7 +460,7 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
                 scope=scope if spec.grammar == "cpp" else "",
             )
             d.header_end = _header_end(sig_node, body)
-            if body is not None and body.parent != sig_node:  # an inner body opens the header's end
+            if inner and body is not None:  # the header ends where the inner body opens
                 d.header_end = min(d.header_end, body.start_point[0])
             if parent >= 0:
                 d.context = defs[parent].context + [
