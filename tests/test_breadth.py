@@ -505,6 +505,8 @@ def test_a_typedef_struct_has_a_skeleton_and_its_parts_a_short_context() -> None
     go = chunks_of("thing.go", "package thing\n\n// Thing is.\ntype Thing struct {\n"
                    + "".join(f"\t// F{i} holds a value\n\tF{i} int\n" for i in range(300))
                    + "}\n")
+    anonymous = chunks_of("point.h", "typedef struct {\n  int x;\n  int y;\n} point_t;\n")
+    assert anonymous[0].skeleton == "typedef struct { ... } point_t;"  # the name comes last
     for chunks, head in ((c, "typedef struct thing_s {"), (go, "type Thing struct {")):
         typed = [ch for ch in chunks if ch.kind == "type"]
         assert len(typed) > 2 and typed[0].part == 1

@@ -37,6 +37,7 @@ class _Def:
     header_end: int = 0  # last row of the signature
     names: tuple[str, ...] = ()  # what a constant block or field group declares
     scope: str = ""  # C++ `Class::method` defined outside its class: the class
+    tail: str = ""  # what follows an inner body on its last line: `} point_t;` names the type
 
 
 @cache
@@ -462,6 +463,8 @@ def _collect(root: Any, spec: CodeSpec, lines: list[str]) -> list[_Def]:
             d.header_end = _header_end(sig_node, body)
             if inner and body is not None:  # the header ends where the inner body opens
                 d.header_end = min(d.header_end, body.start_point[0])
+                row, col = body.end_point
+                d.tail = lines[row][col:].strip() if row < len(lines) else ""
             if parent >= 0:
                 d.context = defs[parent].context + [
                     "\n".join(lines[defs[parent].node.start_point[0] : defs[parent].header_end + 1])
@@ -565,6 +568,8 @@ def _skeleton(d: _Def, lines: list[str], spec: CodeSpec, start: int, end: int) -
         sig = sig[:-1] + [head + spec.body_open]
     else:
         sig = sig + [indent + spec.body_open.strip()]
+    if d.tail:
+        sig[-1] += " " + d.tail
     return "\n".join(sig)
 
 
