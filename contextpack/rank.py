@@ -126,16 +126,22 @@ _CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changelog.d", "changes"
                              "release-notes", "release_notes", "newsfragments", "whatsnew"})
 
 
+#: Declaration files: signatures and their docs for code whose body is elsewhere (a
+#: ``.pyi`` beside its ``.py`` or over a Rust or C extension, a hand-written ``index.d.ts``).
+STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
+
+
 def file_role(path: str, language: str) -> int:
-    """0 code, 1 test (and changelogs), 2 doc, 3 other (config, data, templates, and the
-    code of examples and benchmarks: it shows the project used, not how it works)."""
+    """0 code, 1 test (and changelogs), 2 doc (and declaration files), 3 other (config,
+    data, templates, and the code of examples and benchmarks: it shows the project used,
+    not how it works)."""
     if is_test_path(path):
         return 1
     parts = path.lower().split("/")
     if is_changelog(parts, language):
         return 1  # a release note names every feature once: weighed down like tests
-    if language in ("markdown", "rst", "text", "html"):
-        return 2
+    if language in ("markdown", "rst", "text", "html") or parts[-1].endswith(STUB_SUFFIXES):
+        return 2  # a stub documents an API: how it works is in the code it declares
     if language == "other" or any(p in _USAGE_DIRS for p in parts[:-1]):
         return 3
     return 0
@@ -160,6 +166,25 @@ def file_roles(index: Index) -> np.ndarray:
                              zip(index.paths, index.languages, strict=True)),
                             np.int8, count=index.n_files)
         index.__dict__["_roles"] = roles  # "_" attributes are query-time caches, never stored
+    return roles
+
+
+#: Rust keeps unit tests in the file they test, in a module named by convention
+#: (``#[cfg(test)] mod tests``): its functions are tests, whatever the file's role.
+_INLINE_TEST_MODULES = frozenset({"tests", "test"})
+
+
+def chunk_roles(index: Index) -> np.ndarray:
+    """Each chunk's role: its file's, or a test's for a Rust test module in a code file."""
+    roles = index.__dict__.get("_chunk_roles")
+    if roles is None or len(roles) != index.n_chunks:
+        roles = file_roles(index)[index.chunk_file]
+        rust = np.fromiter((lang == "rust" for lang in index.languages), bool,
+                           count=index.n_files)[index.chunk_file]
+        for r in np.flatnonzero(rust & (roles == 0)).tolist():
+            if _INLINE_TEST_MODULES.intersection(index.symbols[r].split(".")):
+                roles[r] = 1
+        index.__dict__["_chunk_roles"] = roles
     return roles
 
 
@@ -269,7 +294,7 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
     priors[2:] += (1.0 - priors[2:]) * min(max(relax, 0.0), 1.0)
     prior = None
     if (priors != 1.0).any():
-        prior = priors[file_roles(index)[index.chunk_file]]
+        prior = priors[chunk_roles(index)]
         fused = fused * prior
     damp = _overload_damping(index, fused, weights.overload) if weights.overload else None
     if damp is not None:
@@ -311,10 +336,12 @@ def prose_share(index: Index) -> float:
     cached = index.__dict__.get("_prose_share")
     if cached is not None:
         return float(cached)
-    roles = file_roles(index)[index.chunk_file]
+    prose = np.fromiter((r == 2 and not p.endswith(STUB_SUFFIXES) for p, r in
+                         zip(index.paths, file_roles(index), strict=True)),
+                        bool, count=index.n_files)[index.chunk_file]
     tokens = np.asarray(index.tok_full, np.float64)
     total = float(tokens.sum())
-    share = float(tokens[roles == 2].sum()) / total if total > 0 else 0.0
+    share = float(tokens[prose].sum()) / total if total > 0 else 0.0
     index.__dict__["_prose_share"] = share
     return share
 
@@ -356,7 +383,7 @@ def _floor_order(index: Index) -> np.ndarray:
     if order is None or len(order) != index.n_chunks:
         kinds = np.fromiter((_KIND_PRIOR.get(k, 0.5) for k in index.kinds), np.float32,
                             count=index.n_chunks)
-        roles = np.array([1.0, 0.5, 0.8, 0.4], np.float32)[file_roles(index)[index.chunk_file]]
+        roles = np.array([1.0, 0.5, 0.8, 0.4], np.float32)[chunk_roles(index)]
         order = index.__dict__["_floor_order"] = kinds * roles
     return order
 
@@ -431,7 +458,7 @@ def prepare(index: Index) -> None:
     order, the overload groups, the dense search index) now, rather than in the first
     query after a load or an update."""
     index.faiss_index()
-    file_roles(index)
+    chunk_roles(index)
     _embedded(index)
     prose_share(index)
     _floor_order(index)
@@ -459,12 +486,12 @@ def _messages(index: Index, query: str, bm25: np.ndarray) -> np.ndarray:
     text = " ".join(query.split()).lower()
     if len(text) < _MESSAGE_MIN:
         return out
-    roles = file_roles(index)
+    roles = chunk_roles(index)
     memo: dict[int, tuple[str, ...]] = index.__dict__.setdefault("_literal_parts", {})
     for r in np.argsort(-bm25, kind="stable")[:MESSAGE_ROWS].tolist():
         if bm25[r] <= 0:
             break
-        if roles[index.chunk_file[r]] != 0:
+        if roles[r] != 0:
             continue
         parts = memo.get(r)
         if parts is None:
@@ -733,7 +760,7 @@ def _structural(index: Index) -> Ranking:
     score = 0.5 * prior + central
     # A map of the code, not of its tests: test models and helpers are central to the test
     # suite (half of Django's map came from tests/), so they count half.
-    score = score * np.where(file_roles(index)[index.chunk_file] == 1, _TEST_STRUCTURE, 1.0)
+    score = score * np.where(chunk_roles(index) == 1, _TEST_STRUCTURE, 1.0)
     return Ranking(score.astype(np.float32), {"graph": central, "prior": prior}, "structure")
 
 

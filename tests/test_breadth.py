@@ -188,6 +188,61 @@ def test_examples_and_benchmarks_weigh_like_other_files(path: str, role: int) ->
     assert file_role(path, language_for_path(path)) == role
 
 
+@pytest.mark.parametrize(("path", "role"), [
+    ("py_src/tokenizers/__init__.pyi", 2), ("lib/matplotlib/figure.pyi", 2),
+    ("index.d.ts", 2), ("types/index.d.mts", 2), ("lib/matplotlib/figure.py", 0),
+    ("src/index.ts", 0),
+])
+def test_declaration_stubs_weigh_like_docs(path: str, role: int) -> None:
+    from contextpack.chunk import language_for_path
+
+    assert file_role(path, language_for_path(path)) == role
+
+
+TRUNCATE_RS = """\
+/// Cuts a pair of encodings down to `max_len` tokens.
+pub fn truncate_pair(a: &mut Vec<u32>, b: &mut Vec<u32>, max_len: usize) {
+    while a.len() + b.len() > max_len {
+        if a.len() >= b.len() { a.pop(); } else { b.pop(); }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_pair_longest_first() {
+        let (mut a, mut b) = (vec![1, 2, 3], vec![4]);
+        truncate_pair(&mut a, &mut b, 2); // pair of encodings, longest first
+        assert_eq!((a.len(), b.len()), (1, 1)); // longest first: pair truncated
+    }
+}
+"""
+
+
+def test_a_rust_test_module_weighs_like_tests_and_stubs_like_docs(tmp_path: Path) -> None:
+    """Rust keeps unit tests in the file they test; a .pyi stub over a native extension
+    documents the API. Neither is the code a question about behaviour wants."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "truncation.rs").write_text(TRUNCATE_RS)
+    (tmp_path / "tokenizers").mkdir()
+    (tmp_path / "tokenizers" / "__init__.pyi").write_text(
+        "class Encoding:\n    def truncate(self, max_length, stride=0):\n"
+        '        """Truncate a pair of encodings to the max length, longest first:\n'
+        '        the longest of the pair loses tokens first."""\n        pass\n')
+    p = Packer(tmp_path, Settings(use_cache=False, embedder="none"))
+    query = "how is a pair of encodings truncated to the max length, longest first?"
+    ranking = rank(p.index, query, None, Weights())
+    symbols = [p.index.symbols[int(r)] for r in ranking.order()[:3]]
+    assert symbols[0] == "truncate_pair", symbols
+    test_row = p.index.symbols.index("tests.truncate_pair_longest_first")
+    stub_row = p.index.symbols.index("Encoding.truncate")
+    assert float(ranking.prior[test_row]) == pytest.approx(Weights().test_prior)
+    assert float(ranking.prior[stub_row]) == Weights().doc_prior
+    assert float(ranking.prior[p.index.symbols.index("truncate_pair")]) == 1.0
+
+
 def test_an_example_does_not_outrank_the_code_it_calls(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "examples").mkdir()
