@@ -9,7 +9,10 @@
   PCA and weighted to damp frequent tokens. The table (float16, data only) and MiniLM's
   WordPiece vocabulary ship inside the package (``contextpack/data``, made by
   ``tools/build_static_table.py``), so the default install needs no torch and the first
-  run distils nothing. A text's vector is the mean of its tokens' rows: microseconds a text.
+  run distils nothing. Each row is then weighted by its token's rarity in code
+  (``minilm-code-idf.npy``, ``tools/code_token_weights.py``): unweighted, punctuation and
+  keywords pointed every chunk the same way. A text's vector is the mean of its tokens'
+  rows: microseconds a text.
 
 Both keep the query/document asymmetry in the interface, and both return L2-normalised
 float32 rows, so inner product is cosine similarity.
