@@ -4,7 +4,7 @@ statement the grammar does not know would turn the whole file into line windows.
 from __future__ import annotations
 
 from contextpack.chunk import chunk_source, language_for_path
-from contextpack.chunk.code import _mostly_errors, _parser
+from contextpack.chunk.code import _mostly_errors, _parser, _without_macros
 from contextpack.types import SourceFile, digest
 
 CPP_HEADER = """\
@@ -226,3 +226,25 @@ def test_a_rust_module_declaration_defines_nothing() -> None:
     assert {c.symbol for c in chunks if c.kind == "class"} == {"inner"}
     assert not {"types", "input"} & {d for c in chunks for d in c.defs}
     assert any("mod types;" in c.text and c.kind == "module" for c in chunks)
+
+
+def test_a_comment_inside_a_continued_define_stays_inside_the_define() -> None:
+    """tree-sitter's C grammar ends a ``#define`` at a block comment before a line's
+    backslash and parses the macro's rest as code. In libyaml's scanner.c the error that
+    began there ran 208 lines and hid ``yaml_parser_scan``; the comment is now blanked for
+    the parser (the chunk text keeps it)."""
+    text = (
+        "#define READ_LINE(p, s)                                  \\\n"
+        "    (CHECK_AT(p, 0) ?                      /* CR LF */   \\\n"
+        "     (*((s).pointer++) = *((p)->pointer++),              \\\n"
+        "      (p)->unread --,                                    \\\n"
+        "      1) : 0)\n\n"
+        "int scan_token(struct parser *p, struct token *t)\n{\n"
+        "    if (!p->ready) {\n        return 0;\n    }\n    return READ_LINE(p, t->s);\n}\n")
+    for path, language in (("scanner.c", "c"), ("scanner.cpp", "cpp")):
+        root = _parser(language).parse(_without_macros(text.encode(), language)).root_node
+        assert not root.has_error, language
+        assert [c.type for c in root.children] == ["preproc_function_def", "function_definition"]
+        chunks = chunk_source(_src(path, text, language))
+        assert [c.symbol for c in chunks if c.kind == "function"] == ["scan_token"]
+        assert "/* CR LF */" in chunks[0].text  # the text itself is kept

@@ -659,16 +659,34 @@ _MACRO_SLOTS = re.compile(
     re.MULTILINE)
 
 
+#: A ``#define`` continued over several lines, and a block comment in it: tree-sitter's C
+#: grammar ends the directive at a comment before a line's ``\\``, parses the rest of the
+#: macro as code, and the error that follows swallowed hundreds of lines of functions
+#: (libyaml's ``READ_LINE``: 208 lines, ``yaml_parser_scan`` among them).
+_CONTINUED_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define\b(?:[^\n]*\\\r?\n)+[^\n]*", re.MULTILINE)
+_BLOCK_COMMENT = re.compile(rb"/\*.*?\*/", re.DOTALL)
+
+
 def _without_macros(data: bytes, grammar: str) -> bytes:
-    """The text to parse: C and C++ with such macros blanked (spaces of the same length,
-    so every offset and row still points into the original text)."""
-    if grammar not in ("c", "cpp") or not _MACRO_SLOTS.search(data):
+    """The text to parse: C and C++ with such macros, and comments inside multi-line
+    ``#define`` directives, blanked (spaces of the same length, newlines kept, so every
+    offset and row still points into the original text)."""
+    if grammar not in ("c", "cpp"):
+        return data
+    slots = _MACRO_SLOTS.search(data) is not None
+    comments = b"/*" in data and b"define" in data
+    if not slots and not comments:
         return data
     buf = bytearray(data)
-    for m in _MACRO_SLOTS.finditer(data):
-        for g in range(1, 4):
-            if m.start(g) >= 0:
-                buf[m.start(g) : m.end(g)] = b" " * (m.end(g) - m.start(g))
+    if slots:
+        for m in _MACRO_SLOTS.finditer(data):
+            for g in range(1, 4):
+                if m.start(g) >= 0:
+                    buf[m.start(g) : m.end(g)] = b" " * (m.end(g) - m.start(g))
+    if comments:
+        for d in _CONTINUED_DEFINE.finditer(data):
+            for c in _BLOCK_COMMENT.finditer(data, d.start(), d.end()):
+                buf[c.start() : c.end()] = re.sub(rb"[^\n]", b" ", c.group(0))
     return bytes(buf)
 
 
