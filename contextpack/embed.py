@@ -178,11 +178,17 @@ class StaticEmbedder:
         self._cache: dict[str, tuple[int, ...]] = {}
         self._runs: dict[str, tuple[int, ...]] = {}
 
+    def _load_vocab(self) -> None:
+        """The vocabulary alone: all that tokenizing needs (tools/code_token_weights.py
+        tokenizes before the weights it writes exist)."""
+        if not self._vocab:
+            self._vocab = load_vocab()
+            self._unk = self._vocab.get("[UNK]", 100)
+
     def _load(self) -> None:
         if self._table is not None:
             return
-        self._vocab = load_vocab()
-        self._unk = self._vocab.get("[UNK]", 100)
+        self._load_vocab()
         table, weights = load_static_table(), load_code_weights()
         if len(weights) != len(table):
             raise EmbedderError(f"the static model's token weights ({len(weights)}) do not "
@@ -231,7 +237,7 @@ class StaticEmbedder:
         so most are looked up whole instead of split into words again. Twice as fast as a
         cache per word, which beat the ``tokenizers`` package (measured: it spent 2.5x
         the CPU time on Django's chunks)."""
-        self._load()
+        self._load_vocab()
         runs, run_ids = self._runs, self._run_ids
         out: list[int] = []
         # Every run but those made only of accents gives an id: stop once there are enough.
@@ -344,14 +350,18 @@ def load_vocab() -> dict[str, int]:
                             "reinstall contextpack", "static") from exc
 
 
-def load_static_table() -> np.ndarray:
-    """The distilled table, shipped as package data: float16 on disk, float32 here.
-    Read as plain array data (never unpickled)."""
+def _package_array(path: Path, what: str) -> np.ndarray:
+    """An array shipped as package data, read as plain array data (never unpickled)."""
     try:
-        table = np.load(STATIC_TABLE, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise EmbedderError(f"the static model's table cannot be read ({exc}); "
+        raise EmbedderError(f"the static model's {what} cannot be read ({exc}); "
                             "reinstall contextpack", "static") from exc
+
+
+def load_static_table() -> np.ndarray:
+    """The distilled table, shipped as package data: float16 on disk, float32 here."""
+    table = _package_array(STATIC_TABLE, "table")
     if table.ndim != 2 or table.shape[1] != StaticEmbedder.dimension:
         raise EmbedderError(f"the static model's table has shape {table.shape}; "
                             "reinstall contextpack", "static")
@@ -361,12 +371,8 @@ def load_static_table() -> np.ndarray:
 def load_code_weights() -> np.ndarray:
     """Each token's inverse document frequency in code (``tools/code_token_weights.py``):
     ``(`` and ``const`` fill a chunk, and unweighted they pointed every chunk's vector the
-    same way. float16 on disk, float32 here; plain array data."""
-    try:
-        weights = np.load(CODE_IDF, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise EmbedderError(f"the static model's token weights cannot be read ({exc}); "
-                            "reinstall contextpack", "static") from exc
+    same way. float16 on disk, float32 here."""
+    weights = _package_array(CODE_IDF, "token weights")
     if weights.ndim != 1 or not np.isfinite(weights).all():
         raise EmbedderError(f"the static model's token weights have shape {weights.shape}; "
                             "reinstall contextpack", "static")

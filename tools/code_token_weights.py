@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from contextpack.embed import CODE_IDF, StaticEmbedder, load_static_table, load_vocab  # noqa: E402
+from contextpack.embed import CODE_IDF, StaticEmbedder, load_vocab  # noqa: E402
 from contextpack.lexical import STOPWORDS  # noqa: E402
 
 SYSTEM = ["/usr/include", "/usr/lib/python3.11", "/usr/lib/node_modules"]
@@ -91,10 +91,8 @@ def _roots(cache: Path) -> list[Path]:
 
 
 def weights(cache: Path) -> np.ndarray:
-    embedder = StaticEmbedder()  # tokenizing only: the table unweighted, as it is read
-    vocab = embedder._vocab = load_vocab()
-    embedder._unk = vocab.get("[UNK]", 100)
-    embedder._table = load_static_table()
+    embedder = StaticEmbedder()  # tokenizing only: it reads the vocabulary, not the weights
+    vocab = load_vocab()
     df = np.zeros(len(vocab), np.int64)
     n = 0
     for root in _roots(cache):
