@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from . import graph as graph_mod
-from .chunk.languages import is_test_path
+from .chunk.languages import DOC_LANGUAGES, is_test_path
 from .embed import Embedder
 from .index import Index
 from .index.engine import embeds
@@ -144,7 +144,7 @@ def file_role(path: str, language: str) -> int:
     parts = path.lower().split("/")
     if is_changelog(parts, language):
         return 1  # a release note names every feature once: weighed down like tests
-    if language in ("markdown", "rst", "text", "html") or parts[-1].endswith(STUB_SUFFIXES):
+    if language in DOC_LANGUAGES or parts[-1].endswith(STUB_SUFFIXES):
         return 2  # a stub documents an API: how it works is in the code it declares
     if language == "other" or any(p in _USAGE_DIRS for p in parts[:-1]):
         return 3
@@ -153,7 +153,7 @@ def file_role(path: str, language: str) -> int:
 
 def is_changelog(parts: list[str], language: str) -> bool:
     """CHANGELOG.md, HISTORY.rst, NEWS, History.md, docs/releases/1.2.txt and the like."""
-    if language not in ("markdown", "rst", "text", "html", "other"):
+    if language not in DOC_LANGUAGES and language != "other":
         return False
     stem = parts[-1].split(".", 1)[0]
     if stem in _CHANGELOG_STEMS or stem.startswith(tuple(s + c for s in _CHANGELOG_STEMS
@@ -341,8 +341,9 @@ def prose_share(index: Index) -> float:
     cached = index.__dict__.get("_prose_share")
     if cached is not None:
         return float(cached)
-    prose = np.fromiter((r == 2 and not p.endswith(STUB_SUFFIXES) for p, r in
-                         zip(index.paths, file_roles(index), strict=True)),
+    # documents, not the declaration stubs that share their role
+    prose = np.fromiter((r == 2 and lang in DOC_LANGUAGES for lang, r in
+                         zip(index.languages, file_roles(index), strict=True)),
                         bool, count=index.n_files)[index.chunk_file]
     tokens = np.asarray(index.tok_full, np.float64)
     total = float(tokens.sum())
