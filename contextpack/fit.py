@@ -388,10 +388,13 @@ def _candidate(index: Index, r: int, score: float, value: float, options: PackOp
         opts.append(("mention", label_tokens + 5, value * options.mention_value))
     if options.length_power:
         value *= (max(full_cost, 20) / _TYPICAL_TOKENS) ** options.length_power
-    skel_value = max(value * options.skeleton_value.get(kind, 0.3), closure)
+    share = options.skeleton_value.get(kind, 0.3)
+    skel_value = max(value * share, closure)
     if skel_cost < full_cost * 0.8:
         opts.append(("skeleton", skel_cost, skel_value))
-    opts.append(("full", full_cost, max(value, skel_value)))
+    # The body is still worth its own share over a skeleton that a referrer's signature
+    # raised: else full gains nothing on it and a relevant callee stays a signature.
+    opts.append(("full", full_cost, max(value, skel_value + value * (1 - share))))
     opts.sort(key=lambda o: o[1])
     return _Cand(r, path, score, value, opts)
 

@@ -14,7 +14,7 @@ from contextpack import graph as graph_mod
 from contextpack.api import Packer, Settings
 from contextpack.cli import main
 from contextpack.errors import ConfigError
-from contextpack.fit import PackOptions, _Cand, _greedy, _hull, estimate_tokens
+from contextpack.fit import PackOptions, _Cand, _candidate, _greedy, _hull, estimate_tokens
 from contextpack.rank import Weights, rank
 from contextpack.render import MARKDOWN, file_frame
 from contextpack.types import View
@@ -213,6 +213,24 @@ def test_a_body_brings_the_signatures_it_calls(shop: Path) -> None:
     assert views["Cart.add_item"].view == "full"
     discount = views.get("Discount")
     assert discount is not None and "referenced by" in discount.reason
+
+
+def test_a_callee_a_referrer_raised_is_still_worth_its_body(packer: Packer) -> None:
+    """The closure raises a callee's skeleton to a share of its referrer's value; its body
+    must still add the callee's own value, or full gains nothing on the skeleton and a
+    relevant callee stays a signature however much room there is (expat's
+    getXMLCharset, declared by the best chunk and asked about, was packed so)."""
+    row = row_of(packer, "Cart.add_item")
+    plain = _candidate(packer.index, row, 1.0, 0.01, PackOptions())
+    raised = _candidate(packer.index, row, 1.0, 0.01, PackOptions(), closure=0.5)
+    views = {view: value for view, _, value in raised.options}
+    assert views["skeleton"] == 0.5
+    own = {view: value for view, _, value in plain.options}
+    assert views["full"] - views["skeleton"] == pytest.approx(own["full"] - own["skeleton"])
+    full_cost = dict((view, cost) for view, cost, _ in raised.options)["full"]
+    frame = estimate_tokens(file_frame(MARKDOWN, raised.path))
+    (chosen,) = _greedy([raised], full_cost + frame, MARKDOWN)
+    assert chosen.options[chosen.level][0] == "full"
 
 
 def test_closure_off_leaves_it_to_the_ranking(shop: Path) -> None:
