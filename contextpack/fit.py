@@ -308,7 +308,10 @@ def _value(score: float, best: float, sharpness: float, floor: float = 0.0) -> f
     if 0 < floor < best:
         # above the floor, the distance to it; below, a trace (room nothing better wants)
         if score > floor:
-            return float(((score - floor) / (best - floor)) ** sharpness)
+            # plus the trace a chunk below the floor gets, so value never falls as the
+            # score rises across the floor
+            return float(((score - floor) / (best - floor)) ** sharpness
+                         + _BELOW_FLOOR * (score / best) ** sharpness)
         return _BELOW_FLOOR * float((score / best) ** sharpness)
     return float((score / best) ** sharpness)
 

@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,11 +110,21 @@ def test_reserve_takes_room_off_the_budget(packer: Packer) -> None:
 def test_value_is_measured_from_the_score_floor() -> None:
     from contextpack.fit import _value
 
-    assert _value(2.0, 2.0, 4.0, floor=1.5) == 1.0
-    assert _value(1.75, 2.0, 4.0, floor=1.5) == pytest.approx(0.5 ** 4)
+    assert _value(2.0, 2.0, 4.0, floor=1.5) == pytest.approx(1.0 + 1e-3)
+    assert _value(1.75, 2.0, 4.0, floor=1.5) == pytest.approx(0.5 ** 4 + 1e-3 * 0.875 ** 4)
     # below the floor a trace of it, so such chunks still fill room nothing better wants
     assert _value(1.2, 2.0, 4.0, floor=1.5) == pytest.approx(1e-3 * 0.6 ** 4)
     assert _value(1.2, 2.0, 4.0) == pytest.approx(0.6 ** 4)  # no floor: from zero
+
+
+def test_value_never_falls_as_the_score_rises() -> None:
+    """Across the floor too: a chunk just above it was worth less than one below it, so
+    the knapsack preferred worse chunks to those just above the floor."""
+    from contextpack.fit import _value
+
+    scores = np.linspace(0.01, 2.0, 400)
+    values = [_value(float(s), 2.0, 4.0, floor=1.2) for s in scores]
+    assert all(b >= a for a, b in zip(values, values[1:]))
 
 
 def test_the_score_floor_is_where_full_views_reach_the_tokens(packer: Packer) -> None:
