@@ -466,14 +466,15 @@ _NEAR_DUP_DEPTH = 400  # candidates checked for near-duplicates (pairwise, so bo
 class _NearDuplicates:
     """Chunks whose terms mostly repeat a better chunk's (the same method in three
     database backends): Jaccard similarity of their term sets over a threshold, compared
-    only with chunks of about the same size. A MinHash signature per chunk picks, in one
+    only with chunks of about the same size that define the same name (or none). A MinHash signature per chunk picks, in one
     vectorised comparison with all kept chunks, the few worth an exact set comparison
     (pairwise set intersections of long chunks were the cost of packing large budgets)."""
 
     def __init__(self, index: Index, threshold: float) -> None:
         self.index = index
         self.threshold = threshold
-        self.kept: list[tuple[int, int, frozenset[int]]] = []  # (tokens, row, terms)
+        # (tokens, row, terms, name)
+        self.kept: list[tuple[int, int, frozenset[int], str]] = []
         self.signatures = np.empty((_NEAR_DUP_DEPTH, _MINHASH_K), np.uint64)
         self.n = 0
 
@@ -487,22 +488,25 @@ class _NearDuplicates:
         if len(terms) < 8:  # tiny chunks (getters, one-liners) are alike by nature
             return None
         signature = _minhash(ids)
+        name = self.index.symbols[r].rsplit(".", 1)[-1]
         if self.n:
             # With 32 hashes the estimate's error at J = 0.9 is about 0.05: a pair
             # 0.2 below the threshold by estimate is not a near-duplicate.
             close = np.flatnonzero((self.signatures[: self.n] == signature).mean(axis=1)
                                    >= self.threshold - 0.2)
             for k in close.tolist():
-                t, row, other = self.kept[k]
+                t, row, other, other_name = self.kept[k]
                 if abs(t - tokens) > 0.2 * max(t, tokens):
                     continue
+                if name and other_name and name != other_name:
+                    continue  # siblings (parse_array, parse_object) share words, not code
                 inter = len(terms & other)
                 if inter >= self.threshold * (len(terms) + len(other) - inter):
                     return row
         if self.n < len(self.signatures):
             self.signatures[self.n] = signature
             self.n += 1
-            self.kept.append((tokens, r, terms))
+            self.kept.append((tokens, r, terms, name))
         return None
 
 

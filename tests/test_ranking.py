@@ -251,6 +251,52 @@ def test_near_duplicates_are_left_out_with_a_reason(shop: Path) -> None:
     assert {d.kind for d in p.dropped} <= {"near_duplicate", "no_room", "below_candidates"}
 
 
+SIBLINGS = """\
+def parse_array(reader, depth, limit):
+    \"\"\"Read one nested collection, failing past the nesting limit.\"\"\"
+    if depth >= limit:
+        raise NestingError("nesting too deep at offset", reader.offset)
+    items = []
+    reader.skip_whitespace()
+    while not reader.at_end():
+        items.append(parse_value(reader, depth + 1, limit))
+        reader.skip_separator()
+    return items
+
+
+def parse_object(reader, depth, limit):
+    \"\"\"Read one nested collection, failing past the nesting limit.\"\"\"
+    if depth >= limit:
+        raise NestingError("nesting too deep at offset", reader.offset)
+    items = []
+    reader.skip_whitespace()
+    while not reader.at_end():
+        items.append(parse_value(reader, depth + 1, limit))
+        reader.skip_separator()
+    return dict(items)
+"""
+
+
+def test_siblings_with_their_own_names_are_not_near_duplicates(shop: Path,
+                                                               tmp_path: Path) -> None:
+    """Two functions that share nearly every word but not their name are two answers,
+    not one vendored twice: cJSON's parse_array was left out as a near-duplicate of
+    parse_object, although the question was about arrays too. Twins that share their
+    name as well (save_cart in two backends) still are."""
+    repo = tmp_path / "repo"
+    shutil.copytree(shop, repo)
+    (repo / "parser.py").write_text(SIBLINGS)
+    packer = Packer(repo, Settings(use_cache=False, pack=PackOptions(near_duplicate=0.8)))
+    p = packer.pack("how deeply can collections nest before the parser fails", 500)
+    assert p.dropped  # not everything fits: the near-duplicate check runs
+    full = {i.chunk.symbol for i in p.items if i.view == "full"}
+    assert {"parse_array", "parse_object"} <= full
+    assert not [d for d in p.dropped if d.chunk.symbol.startswith("parse_")]
+    twins = packer.pack("saving a cart writes its lines to the database", 500)
+    assert [d for d in twins.dropped if d.kind == "near_duplicate"
+            and d.chunk.symbol.endswith("save_cart")]
+
+
 # ------------------------------------------------------------------------------ explain
 def test_explain_says_why_on_stderr_and_leaves_stdout_alone(shop: Path) -> None:
     args = ["build", str(shop), "--budget", "300", "--query", "cart total", "--no-cache", "-q"]
