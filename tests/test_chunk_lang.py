@@ -139,6 +139,22 @@ def test_long_method_is_cut_into_parts_that_carry_its_signature() -> None:
         n for n in range(1, text.count("\n") + 1) if not text.split("\n")[n - 1].strip()}
 
 
+def test_a_later_part_shows_a_short_signature_without_the_decorators() -> None:
+    """A click command: forty option decorators, a parameter per option and a long body.
+    Each later part repeated all of it as context, thousands of tokens a part."""
+    options = "".join(f"@click.option('--flag-{i}', default={i}, help='Flag {i}')\n"
+                      for i in range(40))
+    params = "".join(f"    flag_{i}: int,\n" for i in range(40))
+    body = "\n".join(f"    if flag_{i} > {i}:\n        total += flag_{i} * {i}" for i in range(120))
+    text = (f"import click\n\n\n@click.command()\n{options}def serve(\n{params}) -> int:\n"
+            f"    total = 0\n{body}\n    return total\n")
+    parts = [c for c in chunk_source(_src("cli.py", text, "python")) if c.symbol == "serve"]
+    assert len(parts) >= 3
+    assert parts[0].text.startswith("@click.command()")
+    for c in parts[1:]:
+        assert c.context.split("\n") == ["def serve(", "    ...", ") -> int:"]
+
+
 def test_python_functions_stay_whole_up_to_the_chunk_limit() -> None:
     body = "\n".join(f"    if status == {i}:\n        retries += {i}" for i in range(40))
     text = f"def execute(req):\n    retries = 0\n{body}\n    return retries\n"

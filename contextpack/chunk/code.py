@@ -792,7 +792,7 @@ def _run_chunks(
         part_context = context
         if d is not None and k > 1 and d.kind not in _DATA_KINDS:
             # a later part shows the signature it belongs to, as a member shows its class
-            part_context = "\n".join([*d.context, _signature(d, lines)])
+            part_context = "\n".join([*d.context, _part_signature(d, lines)])
         if d is not None and d.kind not in _DATA_KINDS and k == 1 and (
                 d.start == s or s <= d.node.start_point[0] <= e):
             skeleton = _skeleton(d, lines, spec, s, e)
@@ -830,9 +830,26 @@ def _run_chunks(
     return out
 
 
-def _signature(d: _Def, lines: list[str]) -> str:
-    """A definition's header lines (``def f(a, b):``, ``class X extends Y {``)."""
-    return "\n".join(lines[d.node.start_point[0] : d.header_end + 1])
+PART_SIGNATURE_LINES = 6
+
+
+def _part_signature(d: _Def, lines: list[str]) -> str:
+    """The signature a later part shows: from the line that names the definition (the
+    decorators and attributes above it are the first part's), and only its first and
+    last lines around ``...`` when it runs longer. Every later part repeats it, and
+    whole, a click command's eighty option decorators or a macro without a body of its
+    own cost each part thousands of tokens."""
+    start, end = d.node.start_point[0], min(d.header_end, len(lines) - 1)
+    name = d.name.rsplit(".", 1)[-1].rsplit("::", 1)[-1]
+    if name:
+        named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+        start = next((row for row in range(start, end + 1) if named.search(lines[row])),
+                     start)
+    sig = lines[start : end + 1]
+    if len(sig) > PART_SIGNATURE_LINES:
+        second = sig[1]
+        sig = [sig[0], second[: len(second) - len(second.lstrip())] + "...", sig[-1]]
+    return "\n".join(sig)
 
 
 _IMPORT_PREFIXES = ("import ", "from ", "#include", "use ", "using ", "package ", "require",
