@@ -466,9 +466,10 @@ _NEAR_DUP_DEPTH = 400  # candidates checked for near-duplicates (pairwise, so bo
 class _NearDuplicates:
     """Chunks whose terms mostly repeat a better chunk's (the same method in three
     database backends): Jaccard similarity of their term sets over a threshold, compared
-    only with chunks of about the same size that define the same name (or none). A MinHash signature per chunk picks, in one
-    vectorised comparison with all kept chunks, the few worth an exact set comparison
-    (pairwise set intersections of long chunks were the cost of packing large budgets)."""
+    only with chunks of about the same size that define the same name (or none). A
+    MinHash signature per chunk picks, in one vectorised comparison with all kept chunks,
+    the few worth an exact set comparison (pairwise set intersections of long chunks were
+    the cost of packing large budgets)."""
 
     def __init__(self, index: Index, threshold: float) -> None:
         self.index = index
