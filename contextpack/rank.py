@@ -126,6 +126,7 @@ _USAGE_DIRS = frozenset({"example", "examples", "demo", "demos", "sample", "samp
 
 _CHANGELOG_STEMS = ("changelog", "changes", "history", "news", "release_notes",
                     "release-notes", "releasenotes", "releases", "whatsnew", "whats_new")
+_PATCH_SUFFIXES = (".patch", ".diff")
 _CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changelog.d", "changes", "releases",
                              "release-notes", "release_notes", "newsfragments", "whatsnew"})
 
@@ -136,14 +137,16 @@ STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
 
 
 def file_role(path: str, language: str) -> int:
-    """0 code, 1 test (and changelogs), 2 doc (and declaration files), 3 other (config,
-    data, templates, and the code of examples and benchmarks: it shows the project used,
-    not how it works)."""
+    """0 code, 1 test (and changelogs and patches), 2 doc (and declaration files), 3 other
+    (config, data, templates, and the code of examples and benchmarks: it shows the
+    project used, not how it works)."""
     if is_test_path(path):
         return 1
     parts = path.lower().split("/")
-    if is_changelog(parts, language):
-        return 1  # a release note names every feature once: weighed down like tests
+    if is_changelog(parts, language) or parts[-1].endswith(_PATCH_SUFFIXES):
+        # a release note names every feature once, and a patch (debian/patches/) repeats
+        # the code it changes: weighed down like tests
+        return 1
     if language in DOC_LANGUAGES or parts[-1].endswith(STUB_SUFFIXES):
         return 2  # a stub documents an API: how it works is in the code it declares
     if language == "other" or any(p in _USAGE_DIRS for p in parts[:-1]):

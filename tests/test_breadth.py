@@ -169,9 +169,9 @@ def test_a_skeleton_of_nothing_is_not_offered() -> None:
 @pytest.mark.parametrize(("path", "role"), [
     ("CHANGELOG.md", 1), ("History.md", 1), ("NEWS", 1), ("HISTORY.rst", 1),
     ("docs/releases/4.2.txt", 1), ("CHANGES", 1), ("newsletter.md", 2), ("README.md", 2),
-    ("src/news.py", 0),
+    ("src/news.py", 0), ("debian/patches/0002-Fix-XSS.patch", 1), ("fix-overflow.diff", 1),
 ])
-def test_changelogs_weigh_like_tests(path: str, role: int) -> None:
+def test_changelogs_and_patches_weigh_like_tests(path: str, role: int) -> None:
     from contextpack.chunk import language_for_path
 
     assert file_role(path, language_for_path(path)) == role
