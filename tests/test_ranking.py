@@ -251,8 +251,8 @@ def test_near_duplicates_are_left_out_with_a_reason(shop: Path) -> None:
     assert {d.kind for d in p.dropped} <= {"near_duplicate", "no_room", "below_candidates"}
 
 
-SIBLINGS = """\
-def parse_array(reader, depth, limit):
+SIBLING = """\
+def parse_{kind}(reader, depth, limit):
     \"\"\"Read one nested collection, failing past the nesting limit.\"\"\"
     if depth >= limit:
         raise NestingError("nesting too deep at offset", reader.offset)
@@ -261,20 +261,11 @@ def parse_array(reader, depth, limit):
     while not reader.at_end():
         items.append(parse_value(reader, depth + 1, limit))
         reader.skip_separator()
-    return items
-
-
-def parse_object(reader, depth, limit):
-    \"\"\"Read one nested collection, failing past the nesting limit.\"\"\"
-    if depth >= limit:
-        raise NestingError("nesting too deep at offset", reader.offset)
-    items = []
-    reader.skip_whitespace()
-    while not reader.at_end():
-        items.append(parse_value(reader, depth + 1, limit))
-        reader.skip_separator()
-    return dict(items)
+    return {result}
 """
+# two functions alike in every word but their names and what they return
+SIBLINGS = "\n\n".join(SIBLING.format(kind=kind, result=result)
+                        for kind, result in (("array", "items"), ("object", "dict(items)")))
 
 
 def test_siblings_with_their_own_names_are_not_near_duplicates(shop: Path,
