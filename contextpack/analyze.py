@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 #: Bump when chunking, term extraction, redaction or what counts as a source (sources.py)
 #: changes: cached analyses and snapshots are then redone.
-ANALYSIS_VERSION = 19
+ANALYSIS_VERSION = 20
 
 
 @pickled_by_fields

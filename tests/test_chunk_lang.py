@@ -155,6 +155,25 @@ def test_a_later_part_shows_a_short_signature_without_the_decorators() -> None:
         assert c.context.split("\n") == ["def serve(", "    ...", ") -> int:"]
 
 
+def test_a_later_part_keeps_a_signature_that_starts_above_its_name() -> None:
+    """GNU-style C puts the return type on the line above the name; a Java annotation
+    may share the signature's line. Neither is a decoration to leave out."""
+    body = "\n".join(f"  if (p->n == {i})\n    p->total += {i};" for i in range(60))
+    c_text = (f"static int\nparse_thing (struct thing *p,\n             int flags)\n{{\n"
+              f"  int total = 0;\n{body}\n  return total;\n}}\n")
+    parts = [c for c in chunk_source(_src("thing.c", c_text, "c")) if c.symbol == "parse_thing"]
+    assert len(parts) >= 2
+    assert parts[1].context == "static int\nparse_thing (struct thing *p,\n             int flags)"
+    lines = "\n".join(f"    if (a == {i}) a += {i};" for i in range(80))
+    for head, want in (("  @Override\n  @Deprecated\n  public int run(int a) {",
+                        "  public int run(int a) {"),
+                       ("  @Override public int run(int a) {", "  @Override public int run(int a) {")):
+        java = f"class A {{\n{head}\n{lines}\n    return a;\n  }}\n}}\n"
+        parts = [c for c in chunk_source(_src("A.java", java, "java")) if c.symbol == "A.run"]
+        assert len(parts) >= 2
+        assert parts[1].context == f"class A {{\n{want}"
+
+
 def test_python_functions_stay_whole_up_to_the_chunk_limit() -> None:
     body = "\n".join(f"    if status == {i}:\n        retries += {i}" for i in range(40))
     text = f"def execute(req):\n    retries = 0\n{body}\n    return retries\n"

@@ -834,22 +834,42 @@ PART_SIGNATURE_LINES = 6
 
 
 def _part_signature(d: _Def, lines: list[str]) -> str:
-    """The signature a later part shows: from the line that names the definition (the
-    decorators and attributes above it are the first part's), and only its first and
-    last lines around ``...`` when it runs longer. Every later part repeats it, and
-    whole, a click command's eighty option decorators or a macro without a body of its
-    own cost each part thousands of tokens."""
+    """The signature a later part shows: without the decorators, attributes and
+    annotations above it (the first part's to show), and only its first and last lines
+    around ``...`` when it runs longer. Every later part repeats it, and whole, a click
+    command's eighty option decorators or a macro without a body of its own cost each
+    part thousands of tokens."""
     start, end = d.node.start_point[0], min(d.header_end, len(lines) - 1)
+    past = _past_decorations(d.node)
     name = d.name.rsplit(".", 1)[-1].rsplit("::", 1)[-1]
-    if name:
+    if past > start and name:
+        # no further than the line naming it: `@Override public int run()` is one line
         named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-        start = next((row for row in range(start, end + 1) if named.search(lines[row])),
-                     start)
+        start = min(past, next((row for row in range(start, end + 1)
+                                if named.search(lines[row])), past))
     sig = lines[start : end + 1]
     if len(sig) > PART_SIGNATURE_LINES:
         second = sig[1]
         sig = [sig[0], second[: len(second) - len(second.lstrip())] + "...", sig[-1]]
     return "\n".join(sig)
+
+
+# Nodes that decorate a definition: Python's and TypeScript's decorators, Java's
+# annotations (inside its modifiers), C#'s and PHP's attribute lists.
+_DECORATIONS = frozenset({"decorator", "annotation", "marker_annotation", "attribute_list"})
+
+
+def _past_decorations(node: Any) -> int:
+    """The first row after the decorations that open a definition's node."""
+    row = node.start_point[0]
+    for child in node.children:
+        inner = child.children if child.type == "modifiers" else [child]
+        decorations = [c for c in inner if c.type in _DECORATIONS]
+        if not decorations and child.type != "modifiers":
+            break
+        for c in decorations:
+            row = max(row, c.end_point[0] + 1)
+    return row
 
 
 _IMPORT_PREFIXES = ("import ", "from ", "#include", "use ", "using ", "package ", "require",
