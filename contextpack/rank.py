@@ -126,7 +126,6 @@ _USAGE_DIRS = frozenset({"example", "examples", "demo", "demos", "sample", "samp
 
 _CHANGELOG_STEMS = ("changelog", "changes", "history", "news", "release_notes",
                     "release-notes", "releasenotes", "releases", "whatsnew", "whats_new")
-_PATCH_SUFFIXES = (".patch", ".diff")
 _CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changelog.d", "changes", "releases",
                              "release-notes", "release_notes", "newsfragments", "whatsnew"})
 
@@ -134,6 +133,8 @@ _CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changelog.d", "changes"
 #: Declaration files: signatures and their docs for code whose body is elsewhere (a
 #: ``.pyi`` beside its ``.py`` or over a Rust or C extension, a hand-written ``index.d.ts``).
 STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
+#: Patches (``debian/patches/``): the code they change, again, with + and - in front.
+_PATCH_SUFFIXES = (".patch", ".diff")
 
 
 def file_role(path: str, language: str) -> int:
